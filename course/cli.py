@@ -1,0 +1,50 @@
+"""The ``course`` command: serve a Worker, check the machine, and the course's tools.
+
+Subcommands live in the modules that implement them; this file only wires them up, so each
+feature adds one line to ``SUBCOMMANDS``.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Callable, Sequence
+
+#: name -> "module:function" that adds the subcommand's parser (called with the subparsers).
+SUBCOMMANDS: dict[str, str] = {
+    "serve": "course.serve:add_parser",
+    "doctor": "course.doctor:add_parser",
+    "d1": "course.runtime.d1_cli:add_parser",
+    "check": "course.grading.cli:add_check_parser",
+    "grade": "course.grading.cli:add_grade_parser",
+    "release": "course.grading.cli:add_release_parser",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="course", description="The Workers Agents course toolkit.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, target in SUBCOMMANDS.items():
+        module_name, func = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # not built yet
+        add: Callable[[argparse._SubParsersAction], None] = getattr(module, func)
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""The emulated Cloudflare Workers platform that runs the course's Python Workers.
+
+``load(path)`` reads a Worker project (wrangler config + Python entry point) and returns a
+:class:`Runtime`; ``rt.client()`` calls it in-process, ``course serve`` over HTTP.
+"""
+from .clock import Clock
+from .config import ConfigError, WranglerConfig, load_config
+from .runtime import DEFAULT_BASE_URL, LogLine, Runtime, load
+from .trace import Trace, TraceEvent
+from .worker import Env, Worker, WorkerLoadError
+
+__all__ = ["Clock", "ConfigError", "WranglerConfig", "load_config", "DEFAULT_BASE_URL", "LogLine",
+           "Runtime", "load", "Trace", "TraceEvent", "Env", "Worker", "WorkerLoadError"]

@@ -1,0 +1,38 @@
+"""Which module builds each kind of binding from a Worker's config.
+
+Each module named here may define ``bind(runtime, worker) -> dict[str, binding]`` (entries for
+``env``) and ``attach(runtime, worker) -> None`` (handlers the platform calls: cron triggers,
+queue consumers). The runtime imports a module only when a Worker's config uses its keys, so a
+binding that is not built yet fails with a clear error instead of an ImportError.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+#: module -> the wrangler config keys it handles
+BINDING_MODULES: dict[str, tuple[str, ...]] = {
+    "course.runtime.durable_objects": ("durable_objects", "migrations"),
+    "course.runtime.kv": ("kv_namespaces",),
+    "course.runtime.d1": ("d1_databases",),
+    "course.runtime.r2": ("r2_buckets",),
+    "course.runtime.queues": ("queues",),
+    "course.runtime.cron": ("triggers",),
+    "course.runtime.services": ("services",),
+    "course.runtime.analytics": ("analytics_engine_datasets",),
+    "course.runtime.ai": ("ai",),
+}
+
+
+def _used(config: Any, key: str) -> bool:
+    value = getattr(config, key, None)
+    if value is None:
+        return False
+    if hasattr(value, "model_dump"):
+        dumped = value.model_dump()
+        return any(bool(v) for v in dumped.values())
+    return bool(value)
+
+
+def modules_for(config: Any) -> list[tuple[str, tuple[str, ...]]]:
+    """The binding modules a config needs, in registry order."""
+    return [(mod, keys) for mod, keys in BINDING_MODULES.items() if any(_used(config, k) for k in keys)]

@@ -1,0 +1,149 @@
+"""The runtime's trace: every request, response, handler call, timer and log line, in order.
+
+A trace is a list of :class:`TraceEvent` records. Figures (``course.viz``), checks and grading
+feedback read it; ``to_jsonl`` exports it. On virtual time, the same seed and inputs give the
+same trace, byte for byte (``to_jsonl(wall=False)`` leaves out wall-clock durations).
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One thing that happened: ``kind`` (request, response, handler, timer, log, error, ...),
+    ``t`` (clock seconds since start), ``seq`` (order), and kind-specific ``data``."""
+
+    seq: int
+    t: float
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["data"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.data.get(name, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, **self.data}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return {"bytes": len(value)}
+    return repr(value)
+
+
+class Trace:
+    """An append-only, queryable record of one runtime's events."""
+
+    #: Keys holding wall-clock measurements, left out of deterministic exports.
+    WALL_KEYS = frozenset({"wall_ms"})
+
+    def __init__(self, clock: Any, *, limit: int | None = 1_000_000) -> None:
+        self._clock = clock
+        self._events: list[TraceEvent] = []
+        self._lock = threading.Lock()
+        self._seq = 0
+        self.limit = limit
+        self._listeners: list[Callable[[TraceEvent], None]] = []
+
+    def record(self, kind: str, **data: Any) -> TraceEvent:
+        with self._lock:
+            self._seq += 1
+            event = TraceEvent(self._seq, self._clock.now(), kind, {k: _jsonable(v) for k, v in data.items()})
+            self._events.append(event)
+            if self.limit is not None and len(self._events) > self.limit:
+                del self._events[: len(self._events) - self.limit]
+        for listener in self._listeners:
+            listener(event)
+        return event
+
+    def subscribe(self, listener: Callable[[TraceEvent], None]) -> Callable[[], None]:
+        """Call ``listener`` on every new event; returns a function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # -- querying ----------------------------------------------------------------------------
+    def events(self, kind: str | Iterable[str] | None = None, *, since: int = 0,
+               where: Callable[[TraceEvent], bool] | None = None, **match: Any) -> list[TraceEvent]:
+        """Events of ``kind`` (one or several) whose data equals every ``match`` item."""
+        kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
+        with self._lock:
+            events = list(self._events)
+        out = []
+        for e in events:
+            if e.seq <= since or (kinds is not None and e.kind not in kinds):
+                continue
+            if any(e.data.get(k) != v for k, v in match.items()):
+                continue
+            if where is not None and not where(e):
+                continue
+            out.append(e)
+        return out
+
+    filter = events
+
+    def last(self, kind: str | None = None, **match: Any) -> TraceEvent | None:
+        found = self.events(kind, **match)
+        return found[-1] if found else None
+
+    def count(self, kind: str | None = None, **match: Any) -> int:
+        return len(self.events(kind, **match))
+
+    def kinds(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for e in self:
+            counts[e.kind] = counts.get(e.kind, 0) + 1
+        return counts
+
+    def mark(self) -> int:
+        """The current sequence number: pass it as ``since=`` to see only later events."""
+        return self._seq
+
+    def clear(self) -> None:
+        with self._lock:
+            self._events.clear()
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        with self._lock:
+            return iter(list(self._events))
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def __getitem__(self, index: int) -> TraceEvent:
+        return self._events[index]
+
+    # -- export ------------------------------------------------------------------------------
+    def to_dicts(self, *, wall: bool = True) -> list[dict[str, Any]]:
+        rows = [e.to_dict() for e in self]
+        if not wall:
+            rows = [{k: v for k, v in r.items() if k not in self.WALL_KEYS} for r in rows]
+        return rows
+
+    def to_jsonl(self, path: str | Path | None = None, *, wall: bool = True) -> str:
+        """The trace as JSON lines; written to ``path`` when given."""
+        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in self.to_dicts(wall=wall))
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_dataframe(self) -> Any:  # pragma: no cover - pandas is optional
+        import pandas as pd
+
+        return pd.DataFrame(self.to_dicts())

@@ -1,0 +1,62 @@
+"""httpx transports that deliver requests to a Worker in-process, with no sockets.
+
+Like ``httpx.MockTransport``/``ASGITransport``: plug them into a client and every request goes
+straight to the runtime's loop. The sync transport blocks the calling thread (fine in a Jupyter
+cell: the Worker runs on the runtime's own thread); the async one awaits from any loop.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from course.workers.http import Request, Response
+
+
+def worker_request(request: httpx.Request, body: bytes, *, cf: dict[str, Any] | None = None) -> Request:
+    """An httpx request as the Worker sees it."""
+    method = request.method.upper()
+    data = body if body or method not in ("GET", "HEAD") else None
+    if method in ("GET", "HEAD"):
+        data = None
+    return Request(str(request.url), method=method, headers=request.headers.multi_items(), body=data, cf=cf)
+
+
+def httpx_response(response: Response, request: httpx.Request) -> httpx.Response:
+    """A Worker response as an httpx response (the WebSocket, if any, in ``extensions``)."""
+    content = response.body or b""
+    extensions: dict[str, Any] = {}
+    if response.webSocket is not None:
+        extensions["web_socket"] = response.webSocket
+    return httpx.Response(response.status, headers=response.headers.raw_items(), content=content,
+                          request=request, extensions=extensions)
+
+
+class WorkerTransport(httpx.BaseTransport):
+    """Synchronous in-process transport to a Worker of ``runtime``."""
+
+    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None) -> None:
+        self.runtime = runtime
+        self.worker = worker
+        self.cf = cf
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        wreq = worker_request(request, body, cf=self.cf)
+        response = self.runtime.call(self.runtime.dispatch(wreq, worker=self.worker))
+        return httpx_response(response, request)
+
+
+class AsyncWorkerTransport(httpx.AsyncBaseTransport):
+    """Async in-process transport to a Worker of ``runtime``."""
+
+    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None) -> None:
+        self.runtime = runtime
+        self.worker = worker
+        self.cf = cf
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        wreq = worker_request(request, body, cf=self.cf)
+        response = await self.runtime.call_async(self.runtime.dispatch(wreq, worker=self.worker))
+        return httpx_response(response, request)

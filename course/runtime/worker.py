@@ -1,0 +1,207 @@
+"""A Worker loaded into a runtime: its code, its exports, its ``env`` and how to call it.
+
+Loading follows workerd: the ``main`` module is imported with the Python Workers modules
+(``workers``, ``js``, ``pyodide.ffi``) available, ``Default`` (a ``WorkerEntrypoint``) is the
+default export, and handlers are called "relaxed": ``fetch(self)``, ``fetch(self, request)`` and
+``fetch(self, request, env, ctx)`` are all valid. ``queue`` and ``scheduled`` are called strictly
+with ``(batch|controller, env, ctx)`` where env and ctx are None, as workerd does for Python.
+"""
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import sys
+import threading
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from course.workers import shims
+from course.workers.jsproxy import wrap
+
+from .clock import virtualize_module_globals
+from .config import ConfigError, WranglerConfig, read_dev_vars
+
+_IMPORT_LOCK = threading.RLock()
+
+
+class WorkerLoadError(RuntimeError):
+    """The Worker's code failed to import or has no usable entrypoint."""
+
+
+class Env:
+    """A Worker's ``env``: bindings and vars by name, as attributes or items."""
+
+    def __init__(self, worker_name: str, entries: dict[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_worker_name", worker_name)
+        object.__setattr__(self, "_entries", dict(entries or {}))
+
+    def __getattr__(self, name: str) -> Any:
+        entries = object.__getattribute__(self, "_entries")
+        try:
+            return entries[name]
+        except KeyError:
+            if name.startswith("__"):
+                raise AttributeError(name) from None
+            have = ", ".join(sorted(entries)) or "none"
+            raise AttributeError(
+                f"env has no binding or var named {name!r} in Worker "
+                f"{object.__getattribute__(self, '_worker_name')!r} (it has: {have}); declare it in "
+                "the wrangler config"
+            ) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._entries[name] = value
+
+    def __getitem__(self, name: str) -> Any:
+        return self.__getattr__(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def keys(self) -> list[str]:
+        return list(self._entries)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._entries.get(name, default)
+
+    def __repr__(self) -> str:
+        return f"Env({', '.join(sorted(self._entries))})"
+
+
+def _positional_arity(fn: Callable[..., Any]) -> int | None:
+    """How many positional arguments ``fn`` accepts (None: any number)."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+    n = 0
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_POSITIONAL:
+            return None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            n += 1
+    return n
+
+
+async def call_relaxed(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call ``fn`` with as many of ``args`` as it accepts; await the result if needed."""
+    arity = _positional_arity(fn)
+    result = fn(*(args if arity is None else args[:arity]))
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+async def call_strict(fn: Callable[..., Any], *args: Any) -> Any:
+    result = fn(*args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
+
+
+def _under(path: str | None, root: Path) -> bool:
+    if not path:
+        return False
+    try:
+        Path(path).resolve().relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def import_main(config: WranglerConfig) -> ModuleType:
+    """Import a project's ``main`` module in isolation and return it.
+
+    The main module's folder is on ``sys.path`` while importing (as on Cloudflare, where the
+    modules beside ``main`` are importable). Afterwards the project's modules leave
+    ``sys.modules``, so two projects with an ``entry.py`` each do not collide.
+    """
+    main = config.main_path()
+    assert main is not None
+    root = config.root.resolve()
+    src = str(main.parent)
+    with _IMPORT_LOCK, shims.installed():
+        before = dict(sys.modules)
+        name = main.stem
+        sys.modules.pop(name, None)
+        sys.path.insert(0, src)
+        try:
+            spec = importlib.util.spec_from_file_location(name, main)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except SyntaxError as exc:
+                raise WorkerLoadError(f"{exc.filename}:{exc.lineno}: syntax error in the Worker: {exc.msg}") from None
+            except Exception as exc:
+                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                raise WorkerLoadError(f"{main}: importing the Worker raised {type(exc).__name__}: {exc}\n{tb}") from exc
+        finally:
+            if src in sys.path:
+                sys.path.remove(src)
+            project = [m for n, m in list(sys.modules.items())
+                       if n not in before or n == name
+                       if _under(getattr(m, "__file__", None), root)]
+            for n in [n for n, m in list(sys.modules.items()) if any(m is p for p in project)]:
+                del sys.modules[n]
+            for n, m in before.items():
+                if n == name:
+                    sys.modules[n] = m
+    for m in project:
+        virtualize_module_globals(m.__dict__)
+    return module
+
+
+class Worker:
+    """One Worker script in a runtime: config, exports (classes by name), env, entrypoint."""
+
+    def __init__(self, runtime: Any, config: WranglerConfig, exports: dict[str, Any],
+                 module: ModuleType | None = None) -> None:
+        self.runtime = runtime
+        self.config = config
+        self.name = config.name
+        self.module = module
+        self.exports = exports
+        self.env = Env(self.name)
+        self.entrypoint = exports.get("Default")
+        self.on_fetch = exports.get("on_fetch")
+        if self.entrypoint is None and self.on_fetch is None:
+            where = config.main or "<code>"
+            raise WorkerLoadError(
+                f"{where}: no entrypoint: define `class Default(WorkerEntrypoint)` with an "
+                "`async def fetch(self, request)` method"
+            )
+
+    def export(self, name: str) -> Any:
+        """A named export of this Worker (a Durable Object class, an entrypoint...)."""
+        try:
+            return self.exports[name]
+        except KeyError:
+            raise ConfigError(self.config.path or "<code>",
+                              f"class {name!r} is not exported by the Worker's main module "
+                              f"({self.config.main or '<code>'})") from None
+
+    def bind_vars(self) -> None:
+        for key, value in self.config.vars.items():
+            self.env._entries[key] = wrap(value)
+        if self.config.path is not None:
+            for key, value in read_dev_vars(self.config.root).items():
+                self.env._entries[key] = value
+
+    def handler(self, kind: str, entrypoint: str | None = None, ctx: Any = None) -> Callable[..., Any] | None:
+        """The bound ``kind`` handler (fetch, queue, scheduled, ...) or None."""
+        cls = self.export(entrypoint) if entrypoint else self.entrypoint
+        if cls is not None:
+            instance = cls(ctx, self.env)
+            return getattr(instance, kind, None)
+        fn = self.exports.get(f"on_{kind}")
+        return fn
+
+    def __repr__(self) -> str:
+        return f"<Worker {self.name!r}>"

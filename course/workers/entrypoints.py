@@ -1,0 +1,58 @@
+"""The classes Worker code subclasses: WorkerEntrypoint, DurableObject, and their context.
+
+Python Workers: https://developers.cloudflare.com/workers/languages/python/ . A Worker's
+default export is ``class Default(WorkerEntrypoint)``; the platform constructs it with
+``(ctx, env)`` and calls ``fetch``, ``scheduled`` or ``queue`` on it.
+"""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable
+
+
+class ExecutionContext:
+    """``ctx`` of a Worker invocation: ``waitUntil`` and ``passThroughOnException``."""
+
+    def __init__(self, runtime: Any = None, worker: Any = None) -> None:
+        self._runtime = runtime
+        self._worker = worker
+        self.pass_through = False
+        self.props: dict[str, Any] = {}
+
+    def waitUntil(self, awaitable: Awaitable[Any]) -> None:  # noqa: N802 - Cloudflare's name
+        """Keep the invocation alive until ``awaitable`` settles, after the response is sent."""
+        if self._runtime is None:
+            raise RuntimeError("waitUntil() needs a running Worker")
+        self._runtime.wait_until(awaitable, worker=self._worker)
+
+    wait_until = waitUntil
+
+    def passThroughOnException(self) -> None:  # noqa: N802
+        """On an exception, forward the request to the origin instead of failing (fail open)."""
+        self.pass_through = True
+
+    pass_through_on_exception = passThroughOnException
+
+
+class WorkerEntrypoint:
+    """Base class of a Worker's entrypoint: ``self.env`` holds bindings, ``self.ctx`` the context."""
+
+    def __init__(self, ctx: Any, env: Any) -> None:
+        self.ctx = ctx
+        self.env = env
+
+
+class DurableObject:
+    """Base class of a Durable Object: constructed with ``(ctx, env)``; ``ctx.storage`` persists."""
+
+    def __init__(self, ctx: Any, env: Any) -> None:
+        self.ctx = ctx
+        self.env = env
+
+
+class WorkflowEntrypoint(WorkerEntrypoint):
+    """Declared so imports succeed; Workflows are not emulated by this course runtime."""
+
+
+def _is_coroutine_function(fn: Any) -> bool:
+    return asyncio.iscoroutinefunction(fn)

@@ -1,0 +1,360 @@
+"""Request, Response and Headers with the semantics of the Workers Fetch API.
+
+Cloudflare's Python Workers wrap the JavaScript Fetch API; these classes reproduce what Python
+code observes of it: case-insensitive headers that iterate lowercased and sorted, bodies that
+can be read once (``bodyUsed``), ``Response.json`` / ``Response.redirect``, and ``web_socket``
+on a 101 response. Reference: https://developers.cloudflare.com/workers/runtime-apis/request/
+and https://developers.cloudflare.com/workers/runtime-apis/response/
+"""
+from __future__ import annotations
+
+import json as _json
+from http import HTTPStatus
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+from .jsproxy import JsBuffer, JsException, wrap
+
+HeadersInit = "Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None"
+
+# Response.redirect accepts only these statuses (Fetch standard, "redirect status").
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Statuses that must not carry a body (Fetch standard, "null body status").
+NULL_BODY_STATUSES = frozenset({101, 204, 205, 304})
+
+
+class Headers:
+    """A Fetch ``Headers``: case-insensitive, multi-valued, iterates lowercased and sorted."""
+
+    def __init__(self, init: Any = None) -> None:
+        self._items: list[tuple[str, str]] = []
+        if init is None:
+            return
+        if isinstance(init, Headers):
+            self._items = list(init._items)
+        elif isinstance(init, Mapping):
+            for k, v in init.items():
+                self.append(k, v)
+        else:
+            for pair in init:
+                k, v = pair
+                self.append(k, v)
+
+    @staticmethod
+    def _check(name: str, value: Any) -> tuple[str, str]:
+        if not isinstance(name, str) or not name or any(c in name for c in " \t\r\n:()<>@,;\\\"/[]?={}"):
+            raise TypeError(f"Invalid header name: {name!r}")
+        value = str(value).strip(" \t")
+        if "\n" in value or "\r" in value or "\0" in value:
+            raise TypeError(f"Invalid header value for {name!r}")
+        return name.lower(), value
+
+    def append(self, name: str, value: Any) -> None:
+        self._items.append(self._check(name, value))
+
+    def set(self, name: str, value: Any) -> None:
+        key, value = self._check(name, value)
+        self._items = [(k, v) for k, v in self._items if k != key]
+        self._items.append((key, value))
+
+    def delete(self, name: str) -> None:
+        key = name.lower()
+        self._items = [(k, v) for k, v in self._items if k != key]
+
+    def get(self, name: str, default: Any = None) -> str | None:
+        key = name.lower()
+        values = [v for k, v in self._items if k == key]
+        if not values:
+            return default
+        return ", ".join(values)
+
+    def getAll(self, name: str) -> list[str]:  # noqa: N802 - Cloudflare's name
+        key = name.lower()
+        return [v for k, v in self._items if k == key]
+
+    def getSetCookie(self) -> list[str]:  # noqa: N802
+        return self.getAll("set-cookie")
+
+    def has(self, name: str) -> bool:
+        key = name.lower()
+        return any(k == key for k, _ in self._items)
+
+    def raw_items(self) -> list[tuple[str, str]]:
+        """Every (name, value) pair in insertion order, repeated names kept (for the wire)."""
+        return list(self._items)
+
+    def items(self) -> list[tuple[str, str]]:
+        names = sorted({k for k, _ in self._items})
+        out: list[tuple[str, str]] = []
+        for name in names:
+            if name == "set-cookie":
+                out.extend((name, v) for v in self.getAll(name))
+            else:
+                out.append((name, self.get(name)))  # type: ignore[arg-type]
+        return out
+
+    entries = items
+
+    def keys(self) -> list[str]:
+        return [k for k, _ in self.items()]
+
+    def values(self) -> list[str]:
+        return [v for _, v in self.items()]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self.items())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.has(name)
+
+    def __getitem__(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self.set(name, value)
+
+    def __delitem__(self, name: str) -> None:
+        self.delete(name)
+
+    def __len__(self) -> int:
+        return len(self.items())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Headers):
+            return self.items() == other.items()
+        if isinstance(other, Mapping):
+            return dict(self.items()) == {k.lower(): str(v) for k, v in other.items()}
+        return NotImplemented
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self.items())
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
+    """Body bytes and the content-type the Fetch API would infer for that body type."""
+    if body is None:
+        return None, None
+    if isinstance(body, str):
+        return body.encode("utf-8"), "text/plain;charset=UTF-8"
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body), None
+    if hasattr(body, "to_bytes") and callable(body.to_bytes):
+        return bytes(body.to_bytes()), None
+    if isinstance(body, (dict, list)):
+        raise TypeError(
+            "Response/Request body must be str, bytes or None; to send JSON use "
+            "Response.json(data) or json.dumps(data)"
+        )
+    raise TypeError(f"Unsupported body type {type(body).__name__}: use str, bytes or None")
+
+
+class _Body:
+    """The readable-once body shared by Request and Response."""
+
+    _body: bytes | None
+    headers: Headers
+
+    def _init_body(self, body: bytes | None) -> None:
+        self._body = body
+        self._used = False
+
+    @property
+    def bodyUsed(self) -> bool:  # noqa: N802 - Fetch name
+        return self._used
+
+    @property
+    def body(self) -> bytes | None:
+        return self._body
+
+    def _consume(self) -> bytes:
+        if self._used:
+            raise JsException("Body has already been used. It can only be used once. Use tee() "
+                              "first if you need to read it twice.", "TypeError")
+        self._used = True
+        return self._body or b""
+
+    async def bytes(self) -> JsBuffer:
+        return JsBuffer(self._consume())
+
+    async def arrayBuffer(self) -> JsBuffer:  # noqa: N802
+        return await self.bytes()
+
+    async def text(self) -> str:
+        return self._consume().decode("utf-8", errors="replace")
+
+    async def json(self) -> Any:
+        raw = self._consume()
+        try:
+            return wrap(_json.loads(raw.decode("utf-8") if raw else ""))
+        except ValueError as exc:
+            raise JsException(f"Unexpected token in JSON: {exc}", "SyntaxError") from None
+
+    async def formData(self) -> dict[str, str]:  # noqa: N802
+        from urllib.parse import parse_qsl
+
+        return dict(parse_qsl(self._consume().decode("utf-8")))
+
+
+class Request(_Body):
+    """A Workers ``Request``: ``Request(url_or_request, method=, headers=, body=)``."""
+
+    def __init__(self, input: Any, init: Mapping[str, Any] | None = None, *, method: str | None = None,
+                 headers: Any = None, body: Any = None, cf: Mapping[str, Any] | None = None,
+                 redirect: str = "follow", **_: Any) -> None:
+        options = dict(init or {})
+        method = method or options.get("method")
+        headers = headers if headers is not None else options.get("headers")
+        body = body if body is not None else options.get("body")
+        cf = cf if cf is not None else options.get("cf")
+        if isinstance(input, Request):
+            base = input
+            url = base.url
+            method = method or base.method
+            if headers is None:
+                headers = Headers(base.headers)
+            if body is None and base._body is not None:
+                body = base._body
+            cf = cf if cf is not None else base.cf
+        else:
+            url = str(input)
+        parts = urlsplit(url)
+        if not parts.scheme or not parts.netloc:
+            raise JsException(f"Invalid URL: {url!r} (Workers need an absolute URL, e.g. "
+                              "'https://example.com/path')", "TypeError")
+        self.url = url
+        self.method = (method or "GET").upper()
+        self.headers = Headers(headers)
+        data, ctype = _encode_body(body)
+        if data is not None and self.method in ("GET", "HEAD"):
+            raise JsException("Request with a GET or HEAD method cannot have a body.", "TypeError")
+        if ctype and not self.headers.has("content-type"):
+            self.headers.set("content-type", ctype)
+        self._init_body(data)
+        self.cf = wrap(dict(cf or {}))
+        self.redirect = redirect
+
+    def clone(self) -> "Request":
+        if self._used:
+            raise JsException("Cannot clone a Request whose body has been used.", "TypeError")
+        return Request(self)
+
+    @property
+    def js_object(self) -> "Request":
+        return self
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url}>"
+
+
+class _ClassOrInstanceMethod:
+    """A method that does one thing on the class and another on an instance."""
+
+    def __init__(self, on_class: Any, on_instance: Any) -> None:
+        self.on_class, self.on_instance = on_class, on_instance
+
+    def __get__(self, obj: Any, owner: type) -> Any:
+        import types
+
+        if obj is None:
+            return types.MethodType(self.on_class, owner)
+        return types.MethodType(self.on_instance, obj)
+
+
+class Response(_Body):
+    """A Workers ``Response``: ``Response(body, status=200, headers=..., web_socket=...)``."""
+
+    def __init__(self, body: Any = None, init: Mapping[str, Any] | None = None, *, status: int | None = None,
+                 statusText: str | None = None, status_text: str | None = None, headers: Any = None,
+                 web_socket: Any = None, webSocket: Any = None, **_: Any) -> None:
+        options = dict(init or {})
+        status = status if status is not None else options.get("status", 200)
+        headers = headers if headers is not None else options.get("headers")
+        web_socket = web_socket or webSocket or options.get("webSocket") or options.get("web_socket")
+        text = statusText or status_text or options.get("statusText")
+        if not isinstance(status, int) or isinstance(status, bool):
+            raise JsException(f"Response status must be an integer, got {status!r}", "TypeError")
+        if status == 101:
+            if web_socket is None:
+                raise JsException("Responses with status 101 must carry a webSocket "
+                                  "(Response(None, status=101, web_socket=client))", "RangeError")
+        elif not 200 <= status <= 599:
+            raise JsException(f"Responses may only be constructed with status codes in the "
+                              f"range 200 to 599, inclusive (got {status}).", "RangeError")
+        self.status = status
+        self.headers = Headers(headers)
+        data, ctype = _encode_body(body)
+        if data is not None and status in NULL_BODY_STATUSES:
+            raise JsException(f"Response with null body status {status} cannot have a body.", "TypeError")
+        if ctype and not self.headers.has("content-type"):
+            self.headers.set("content-type", ctype)
+        self._init_body(data)
+        try:
+            default_text = HTTPStatus(status).phrase
+        except ValueError:
+            default_text = ""
+        self.statusText = text if text is not None else default_text
+        self.webSocket = web_socket
+        self.url = ""
+        self.redirected = False
+
+    @property
+    def web_socket(self) -> Any:
+        return self.webSocket
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status <= 299
+
+    @staticmethod
+    def _json_factory(cls: type, data: Any = None, init: Mapping[str, Any] | None = None, *,
+                      status: int | None = None, headers: Any = None, **kwargs: Any) -> "Response":
+        from .jsproxy import to_py
+
+        hdrs = Headers(headers if headers is not None else (init or {}).get("headers"))
+        if not hdrs.has("content-type"):
+            hdrs.set("content-type", "application/json")
+        body = _json.dumps(to_py(data), separators=(",", ":"), default=_json_default)
+        return cls(body, init, status=status, headers=hdrs, **kwargs)
+
+    # `Response.json(data)` builds a response; `await response.json()` reads one.
+    json = _ClassOrInstanceMethod(_json_factory.__func__, _Body.json)  # type: ignore[attr-defined]
+
+    @classmethod
+    def redirect(cls, url: str, status: int = 302) -> "Response":
+        if status not in REDIRECT_STATUSES:
+            raise JsException(f"Invalid redirect status {status}; use one of "
+                              f"{sorted(REDIRECT_STATUSES)}", "RangeError")
+        return cls(None, status=status, headers={"location": str(url)})
+
+    @classmethod
+    def new(cls, *args: Any, **kwargs: Any) -> "Response":
+        """``js.Response.new(...)``, the spelling Pyodide uses for JS constructors."""
+        return cls(*args, **kwargs)
+
+    def clone(self) -> "Response":
+        if self._used:
+            raise JsException("Cannot clone a Response whose body has been used.", "TypeError")
+        r = Response(self._body, status=self.status, headers=Headers(self.headers), web_socket=self.webSocket)
+        r.statusText = self.statusText
+        return r
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status}]>"
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (bytes, bytearray)):
+        return list(value)
+    import datetime
+
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -1,0 +1,142 @@
+"""Python stand-ins for the Pyodide JS proxies that Python Workers code sees.
+
+On Cloudflare, values crossing from JavaScript arrive as ``JsProxy`` objects: objects allow
+attribute access (``result.meta.changes``), arrays behave like lists, and ``.to_py()`` converts
+them to plain Python. ``to_js`` goes the other way. Here every value is already Python, so the
+proxies are thin subclasses of ``dict`` and ``list`` that keep both spellings working.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+
+class JsException(Exception):
+    """An error raised by "JavaScript" (the platform), as ``pyodide.ffi.JsException``."""
+
+    def __init__(self, message: str = "", name: str = "Error") -> None:
+        super().__init__(f"{name}: {message}" if name and message else message or name)
+        self.name = name
+        self.message = message
+
+
+class JsObject(dict):
+    """A JS object: a dict whose keys are also attributes (``r["x"]`` and ``r.x``)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            if name.startswith("__"):
+                raise AttributeError(name) from None
+            # JS yields `undefined` for a missing property; Pyodide maps that to None... but a
+            # typo should be loud in Python, as Pyodide's AttributeError is for missing attrs.
+            raise AttributeError(f"JS object has no property {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_py(self, **_: Any) -> dict:
+        return to_py(self)
+
+    def as_object_map(self) -> "JsObject":
+        return self
+
+    def object_values(self) -> list:
+        return list(self.values())
+
+    def object_keys(self) -> list:
+        return list(self.keys())
+
+    def object_entries(self) -> list:
+        return [[k, v] for k, v in self.items()]
+
+
+class JsArray(list):
+    """A JS array: a list with ``.to_py()`` and ``.length``."""
+
+    __slots__ = ()
+
+    @property
+    def length(self) -> int:
+        return len(self)
+
+    def to_py(self, **_: Any) -> list:
+        return to_py(self)
+
+
+class JsBuffer(bytes):
+    """An ArrayBuffer / Uint8Array: bytes with ``.to_py()``, ``.to_bytes()`` and ``.byteLength``."""
+
+    @property
+    def byteLength(self) -> int:  # noqa: N802 - JS name
+        return len(self)
+
+    def to_py(self, **_: Any) -> bytes:
+        return bytes(self)
+
+    def to_bytes(self) -> bytes:
+        return bytes(self)
+
+
+def to_py(value: Any) -> Any:
+    """Deep-convert proxies to plain Python containers."""
+    if isinstance(value, dict):
+        return {k: to_py(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_py(v) for v in value]
+    if isinstance(value, JsBuffer):
+        return bytes(value)
+    return value
+
+
+def wrap(value: Any) -> Any:
+    """Deep-convert plain Python containers to proxies (what Worker code receives)."""
+    if isinstance(value, dict):
+        return JsObject({k: wrap(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return JsArray(wrap(v) for v in value)
+    if isinstance(value, (bytes, bytearray, memoryview)) and not isinstance(value, JsBuffer):
+        return JsBuffer(bytes(value))
+    return value
+
+
+def to_js(value: Any, *, dict_converter: Any = None, create_pyproxies: bool = True, **_: Any) -> Any:
+    """``pyodide.ffi.to_js``: tolerant here, it accepts anything and returns a JS-like value.
+
+    ``dict_converter=Object.fromEntries`` (the idiom in Cloudflare's examples) is accepted and
+    has the same effect as the default: a dict becomes a JS object.
+    """
+    if hasattr(value, "model_dump") and callable(value.model_dump):  # a pydantic model
+        value = value.model_dump(mode="json")
+    return wrap(value)
+
+
+def create_proxy(obj: Any, **_: Any) -> Any:
+    """``pyodide.ffi.create_proxy``: the object itself, with a no-op ``destroy()`` if missing."""
+    if callable(obj) and not hasattr(obj, "destroy"):
+        try:
+            obj.destroy = lambda: None  # type: ignore[attr-defined]
+        except (AttributeError, TypeError):
+            pass
+    return obj
+
+
+def create_once_callable(obj: Any, **_: Any) -> Any:
+    return obj
+
+
+class _JsProxyMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, (JsObject, JsArray, JsBuffer))
+
+
+class JsProxy(metaclass=_JsProxyMeta):
+    """``pyodide.ffi.JsProxy``: isinstance() is true for every proxy value."""
