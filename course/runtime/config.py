@@ -171,20 +171,32 @@ def parse_config_text(text: str, path: Path) -> dict[str, Any]:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-            msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-            raise ConfigError(path, f"invalid TOML: {msg}", line=int(m[1]) if m else None,
-                              column=int(m[2]) if m else None) from None
+            msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
+            # "at end of document": the problem is on the last line.
+            line = int(m[1]) if m else text.rstrip("\n").count("\n") + 1
+            raise ConfigError(path, f"invalid TOML: {msg}", line=line, column=int(m[2]) if m else None,
+                              key=_key_at(text, line)) from None
     try:
         data = json5.loads(text)
     except ValueError as exc:
         m = re.match(r"<string>:(\d+) (.*?)(?: at column (\d+))?$", str(exc))
         if m:
             raise ConfigError(path, f"invalid JSONC: {m[2]}", line=int(m[1]),
-                              column=int(m[3]) if m[3] else None) from None
+                              column=int(m[3]) if m[3] else None, key=_key_at(text, int(m[1]))) from None
         raise ConfigError(path, f"invalid JSONC: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(path, "the top level must be an object")
     return data
+
+
+def _key_at(text: str, line: int) -> str | None:
+    """The key (or [table]) written on ``line`` or the nearest line above it, for syntax errors."""
+    lines = text.splitlines()
+    for raw in reversed(lines[: max(0, line)]):
+        m = re.match(r'\s*\[\[?\s*([\w.\-]+)', raw) or re.match(r'\s*"?([\w.\-$]+)"?\s*[=:]', raw)
+        if m:
+            return m[1]
+    return None
 
 
 def _locate(text: str, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:

@@ -63,7 +63,10 @@ class Network:
 
     def _match(self, url: str) -> Upstream | None:
         for u in self._upstreams:
-            if url.startswith(u.prefix):
+            # A prefix matches at a URL boundary only: "https://api.example.com" must not
+            # catch "https://api.example.com.evil.test/".
+            if url.startswith(u.prefix) and (len(url) == len(u.prefix) or u.prefix[-1] in "/?#"
+                                             or url[len(u.prefix)] in "/?#"):
                 return u
         host = urlsplit(url).netloc
         for u in self._upstreams:

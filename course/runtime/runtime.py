@@ -56,6 +56,10 @@ class LogLine:
 class Runtime:
     """An emulated Cloudflare Workers platform hosting one or more Workers."""
 
+    #: Seconds of inactivity (virtual on virtual time) before a Durable Object is evicted;
+    #: None means durable_objects.IDLE_EVICTION_SECONDS, float("inf") never evicts.
+    do_idle_timeout: float | None = None
+
     def __init__(self, *, virtual_time: bool = False, seed: int = 0, persist_to: str | Path | None = None,
                  echo_logs: bool = False) -> None:
         self.id = next(_runtime_ids)
@@ -107,6 +111,7 @@ class Runtime:
 
     async def _enter(self, awaitable: Awaitable[T], hold: bool) -> T:
         current_runtime.set(self)
+        self.clock.note_arrival()
         if hold:
             self.clock.hold()
         try:
@@ -121,6 +126,8 @@ class Runtime:
         ``hold`` lets virtual time jump over idle waits while the caller waits.
         """
         if self._closed:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never run: no "was never awaited" warning on top of the error
             raise RuntimeError("this runtime is closed")
         if self.on_loop_thread():
             if inspect.iscoroutine(awaitable):
@@ -136,6 +143,10 @@ class Runtime:
 
     async def call_async(self, awaitable: Awaitable[T], *, hold: bool = True) -> T:
         """Await ``awaitable`` on the runtime's loop from any other event loop."""
+        if self._closed:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise RuntimeError("this runtime is closed")
         if self.on_loop_thread():
             return await awaitable
         future = asyncio.run_coroutine_threadsafe(self._enter(awaitable, hold), self._loop)
@@ -161,6 +172,13 @@ class Runtime:
         if name not in self.platform:
             self.platform[name] = factory(self)
         return self.platform[name]
+
+    @property
+    def ai(self) -> Any:
+        """Workers AI controls (scripts, faults, backends): ``course.runtime.ai.service(self)``."""
+        from .ai import service
+
+        return service(self)
 
     # -- Workers -----------------------------------------------------------------------------
     def add_project(self, directory: str | Path) -> Worker:
@@ -370,7 +388,9 @@ class Runtime:
                 self.spawn(result, label=label)
 
         def schedule() -> asyncio.TimerHandle:
-            return self._loop.call_at(when, fire)
+            # ``when`` is on the runtime clock; on real time the loop counts from another origin.
+            at = when if self.clock.virtual else when - self.clock.now() + self._loop.time()
+            return self._loop.call_at(at, fire)
 
         if self.on_loop_thread():
             return schedule()
@@ -392,6 +412,31 @@ class Runtime:
         (a cron next minute, an alarm tomorrow) stay pending.
         """
         self.call(self._drain())
+
+    # -- Durable Objects (delegators to course.runtime.durable_objects) ----------------------
+    def evict(self, binding: str, name: Any) -> bool:
+        """Evict a Durable Object from memory (storage and alarm stay); False if it was not live."""
+        from .durable_objects import evict
+
+        return evict(self, binding, name)
+
+    def crash(self, binding: str, name: Any, *, code_update: bool = False) -> bool:
+        """Reset a Durable Object: its in-flight requests fail, unconfirmed writes are lost."""
+        from .durable_objects import crash
+
+        return crash(self, binding, name, code_update=code_update)
+
+    def objects(self, binding: str | None = None) -> list[Any]:
+        """The Durable Objects in memory (all, or one binding's)."""
+        from .durable_objects import objects
+
+        return objects(self, binding)
+
+    def storage(self, binding: str, name: Any) -> Any:
+        """A read view of one Durable Object's storage (``.kv()``, ``.sql(q)``, ``.alarm()``)."""
+        from .durable_objects import storage_view
+
+        return storage_view(self, binding, name)
 
     # -- logging -----------------------------------------------------------------------------
     def log(self, level: str, message: str, *, worker: str | None = None) -> None:

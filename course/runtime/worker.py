@@ -114,22 +114,46 @@ def _under(path: str | None, root: Path) -> bool:
         return False
 
 
+def _local_module_names(folder: Path) -> set[str]:
+    """Top-level module names that ``folder`` provides (``entry``, ``helpers``, ``pkg``...).
+
+    Standard-library names and the shims are left out: a project must not swap those out
+    under the rest of the process while it loads.
+    """
+    names = set()
+    for child in folder.iterdir():
+        if child.suffix == ".py" and child.stem.isidentifier():
+            names.add(child.stem)
+        elif child.is_dir() and child.name.isidentifier() and child.name != "__pycache__":
+            names.add(child.name)
+    return names - set(sys.stdlib_module_names) - {n.split(".")[0] for n in shims.SHIM_NAMES}
+
+
 def import_main(config: WranglerConfig) -> ModuleType:
     """Import a project's ``main`` module in isolation and return it.
 
     The main module's folder is on ``sys.path`` while importing (as on Cloudflare, where the
-    modules beside ``main`` are importable). Afterwards the project's modules leave
-    ``sys.modules``, so two projects with an ``entry.py`` each do not collide.
+    modules beside ``main`` are importable). Modules of the same names already imported (a
+    notebook's own ``helpers.py``, another project's ``entry``) are set aside meanwhile, and
+    the project's modules leave ``sys.modules`` afterwards, so projects and notebooks never
+    see each other's modules. Only names the main folder provides are touched.
     """
     main = config.main_path()
     assert main is not None
-    root = config.root.resolve()
-    src = str(main.parent)
+    folder = main.parent
+    src = str(folder)
+    local = _local_module_names(folder) | {main.stem}
+
+    def is_local(module_name: str) -> bool:
+        return module_name.split(".")[0] in local
+
     with _IMPORT_LOCK, shims.installed():
-        before = dict(sys.modules)
+        set_aside = {n: m for n, m in sys.modules.items() if is_local(n)}
+        for n in set_aside:
+            del sys.modules[n]
         name = main.stem
-        sys.modules.pop(name, None)
         sys.path.insert(0, src)
+        project: list[ModuleType] = []
         try:
             spec = importlib.util.spec_from_file_location(name, main)
             assert spec is not None and spec.loader is not None
@@ -145,14 +169,11 @@ def import_main(config: WranglerConfig) -> ModuleType:
         finally:
             if src in sys.path:
                 sys.path.remove(src)
-            project = [m for n, m in list(sys.modules.items())
-                       if n not in before or n == name
-                       if _under(getattr(m, "__file__", None), root)]
-            for n in [n for n, m in list(sys.modules.items()) if any(m is p for p in project)]:
-                del sys.modules[n]
-            for n, m in before.items():
-                if n == name:
-                    sys.modules[n] = m
+            for n in [n for n in sys.modules if is_local(n)]:
+                m = sys.modules.pop(n)
+                if _under(getattr(m, "__file__", None), folder):
+                    project.append(m)
+            sys.modules.update(set_aside)
     for m in project:
         virtualize_module_globals(m.__dict__)
     return module

@@ -18,3 +18,8 @@ def require_runtime(what: str) -> Any:
             "course.runtime (e.g. through rt.client()), not directly from a notebook cell"
         )
     return rt
+
+
+#: The region (colo) the current task runs in, for eventually consistent stores such as KV.
+#: None is the single default region; the network model sets it per request.
+current_region: contextvars.ContextVar[Any] = contextvars.ContextVar("course_region", default=None)
