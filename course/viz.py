@@ -60,3 +60,132 @@ def object_timeline(trace: Any, binding: str, name: str) -> Figure:
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# -- sequence diagrams --------------------------------------------------------------------------
+
+#: One arrow of a sequence diagram: when, from, to, label, and a style ("call", "reply",
+#: "error", "fault").
+Message = tuple[float, str, str, str, str]
+
+
+def messages_from_trace(trace: Any) -> list[Message]:
+    """Arrows between actors from a runtime trace: client requests, Durable Object calls and
+    their returns, and faults (``kind == "fault"``), in trace order."""
+    out: list[Message] = []
+    sources: dict[Any, str] = {}
+    for e in trace:
+        if e.kind == "response" and e.get("id") in sources:
+            status = e.get("status")
+            out.append((e.t, e.get("worker", "worker"), sources.pop(e.get("id")), str(status),
+                        "reply" if isinstance(status, int) and status < 400 else "error"))
+        elif e.kind == "request":
+            sources[e.get("id")] = e.get("source", "client")
+            out.append((e.t, e.get("source", "client"), e.get("worker", "worker"),
+                        f"{e.get('method')} {e.get('path')}", "call"))
+        elif e.kind == "do_event" and e.get("caller"):
+            callee = f"{e.get('binding')}:{e.get('object')}"
+            label = e.get("method") or e.get("event_kind") or ""
+            if e.get("phase") == "start":
+                out.append((e.t, e.get("caller"), callee, str(label), "call"))
+            elif e.get("phase") == "end":
+                outcome = e.get("outcome", "ok")
+                out.append((e.t, callee, e.get("caller"), "return" if outcome == "ok" else outcome,
+                            "reply" if outcome == "ok" else "error"))
+        elif e.kind == "fault":
+            target = e.get("object") or e.get("target") or "network"
+            out.append((e.t, target, target, f"fault: {e.get('fault') or e.get('kind_of') or ''}".strip(), "fault"))
+    return out
+
+
+def messages_from_envelopes(envelopes: Iterable[dict[str, Any]]) -> list[Message]:
+    """Arrows from agent envelopes (dicts with sender, recipient, type, sent_at), deduplicated by id."""
+    seen: set[str] = set()
+    out: list[Message] = []
+    for env in envelopes:
+        mid = env.get("id")
+        if mid in seen:
+            continue
+        seen.add(mid)
+        style = "error" if "failed" in str(env.get("type", "")) else "call"
+        out.append((float(env.get("sent_at", 0.0)), env["sender"], env["recipient"], str(env.get("type", "")), style))
+    out.sort(key=lambda m: m[0])
+    return out
+
+
+def sequence_diagram(source: Any, *, title: str = "messages between agents",
+                     actors: list[str] | None = None, max_messages: int = 60) -> Figure:
+    """A sequence diagram: one lifeline per actor, one arrow per message, time flowing down.
+
+    ``source`` is a runtime Trace, a list of envelope dicts (an agent's log), or a list of
+    ``(t, sender, recipient, label, style)`` tuples. Errors are drawn red, faults as red crosses.
+    """
+    if hasattr(source, "events") or (isinstance(source, list) and source and hasattr(source[0], "kind")):
+        messages = messages_from_trace(source)
+    elif isinstance(source, list) and source and isinstance(source[0], dict):
+        messages = messages_from_envelopes(source)
+    else:
+        messages = list(source)
+    messages = messages[:max_messages]
+    names = list(actors or [])
+    for _, sender, recipient, _, _ in messages:
+        for actor in (sender, recipient):
+            if actor not in names:
+                names.append(actor)
+    col = {name: i for i, name in enumerate(names)}
+    height = max(3.0, 0.32 * len(messages) + 1.5)
+    fig = Figure(figsize=(max(6.0, 1.9 * len(names)), height))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_title(title)
+    n = len(messages)
+    for name, x in col.items():
+        ax.vlines(x, -0.5, n - 0.5, colors="lightgray", linestyles="--", linewidth=1)
+        ax.text(x, -0.9, name, ha="center", va="bottom", fontsize=9, fontweight="bold",
+                bbox={"boxstyle": "round", "facecolor": "whitesmoke", "edgecolor": "gray"})
+    colors = {"call": "tab:blue", "reply": "tab:green", "error": "tab:red", "fault": "tab:red"}
+    for row, (t, sender, recipient, label, style) in enumerate(messages):
+        x0, x1 = col[sender], col[recipient]
+        color = colors.get(style, "tab:blue")
+        if style == "fault" or x0 == x1:
+            ax.plot([x0], [row], marker="x", color=color, markersize=10)
+            ax.text(x0 + 0.05, row, label, fontsize=8, color=color, va="center")
+            continue
+        ax.annotate("", xy=(x1, row), xytext=(x0, row),
+                    arrowprops={"arrowstyle": "->", "color": color,
+                                "linestyle": "--" if style == "reply" else "-"})
+        ax.text((x0 + x1) / 2, row - 0.12, label, ha="center", va="bottom", fontsize=8, color=color)
+        ax.text(-0.45, row, f"{t:.2f}s", fontsize=7, color="gray", va="center", ha="right")
+    ax.set_xlim(-0.6, max(len(names) - 0.4, 0.6))
+    ax.set_ylim(n - 0.4, -1.2)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def lifecycle_diagram(transitions: dict[Any, Any], *, title: str = "subtask lifecycle") -> Figure:
+    """A state machine as a diagram: states as boxes on a row, legal moves as arrows."""
+    states = [getattr(s, "value", str(s)) for s in transitions]
+    x = {s: i for i, s in enumerate(states)}
+    fig = Figure(figsize=(max(6.0, 1.8 * len(states)), 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_title(title)
+    for s in states:
+        ax.text(x[s], 0, s, ha="center", va="center", fontsize=10,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": "#e8f0fe", "edgecolor": "tab:blue"})
+    for src, dsts in transitions.items():
+        a = getattr(src, "value", str(src))
+        for dst in dsts:
+            b = getattr(dst, "value", str(dst))
+            forward = x[b] > x[a]
+            bend = 0.35 if forward else -0.45
+            color = "tab:blue" if forward else "tab:orange"
+            ax.annotate("", xy=(x[b], 0.12 if forward else -0.12), xytext=(x[a], 0.12 if forward else -0.12),
+                        arrowprops={"arrowstyle": "->", "color": color,
+                                    "connectionstyle": f"arc3,rad={-bend if forward else bend}"})
+    ax.text(0, -0.9, "blue: forward moves   orange: recovery (a failed subtask is assigned again)",
+            fontsize=8, color="gray")
+    ax.set_xlim(-0.7, len(states) - 0.3)
+    ax.set_ylim(-1.1, 1.1)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig

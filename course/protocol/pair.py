@@ -34,8 +34,8 @@ TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.CREATED: frozenset({TaskStatus.ASSIGNED, TaskStatus.FAILED}),
     TaskStatus.ASSIGNED: frozenset({TaskStatus.RUNNING, TaskStatus.FAILED}),
     TaskStatus.RUNNING: frozenset({TaskStatus.DONE, TaskStatus.FAILED}),
-    TaskStatus.FAILED: frozenset({TaskStatus.ASSIGNED}),
     TaskStatus.DONE: frozenset(),
+    TaskStatus.FAILED: frozenset({TaskStatus.ASSIGNED}),
 }
 
 

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from course.workers.context import current_runtime, current_worker
+from course.workers.context import current_actor, current_runtime, current_worker
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException, JsObject, to_py
 
@@ -594,11 +594,13 @@ class ObjectClass:
         if live.idle_handle is not None:
             live.idle_handle.cancel()
             live.idle_handle = None
-        live.trace("do_event", event=eid, event_kind=kind, method=method, phase="start")
+        caller = current_actor.get()
+        live.trace("do_event", event=eid, event_kind=kind, method=method, phase="start", caller=caller)
 
         async def run() -> None:
             current_runtime.set(rt)
             current_worker.set(self.worker)
+            current_actor.set(f"{self.binding_name}:{live.label}")
             outcome = "ok"
             try:
                 result = await _TurnDriver(live, event, lambda: call(live.instance))
@@ -621,7 +623,7 @@ class ObjectClass:
             finally:
                 live.events.pop(eid, None)
                 live.trace("do_event", event=eid, event_kind=kind, method=method, phase="end", outcome=outcome,
-                           start=event.start, end=rt.clock.now(), turns=event.turns)
+                           start=event.start, end=rt.clock.now(), turns=event.turns, caller=caller)
                 if live.current is event:
                     live.current = None
                 if not live.dead:

@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
 
 import httpx
 
-from course.workers.context import current_runtime, current_worker
+from course.workers.context import current_actor, current_runtime, current_worker
 from course.workers.entrypoints import ExecutionContext
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
@@ -281,6 +281,7 @@ class Runtime:
                           path=path, source=source)
         ctx = ExecutionContext(self, w)
         token = current_worker.set(w)
+        actor = current_actor.set(w.name)
         try:
             self.trace.record("handler", id=rid, worker=w.name, handler="fetch")
             handler = w.handler("fetch", entrypoint, ctx)
@@ -300,6 +301,7 @@ class Runtime:
                 response = self._error_response(w, rid, exc)
         finally:
             current_worker.reset(token)
+            current_actor.reset(actor)
         self.trace.record("response", id=rid, worker=w.name, status=response.status,
                           wall_ms=round((_time.perf_counter() - started) * 1000, 3))
         return response

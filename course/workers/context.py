@@ -23,3 +23,7 @@ def require_runtime(what: str) -> Any:
 #: The region (colo) the current task runs in, for eventually consistent stores such as KV.
 #: None is the single default region; the network model sets it per request.
 current_region: contextvars.ContextVar[Any] = contextvars.ContextVar("course_region", default=None)
+
+#: Who is acting in the current task, for traces and sequence diagrams: "client", a Worker's
+#: name, or a Durable Object as "BINDING:name".
+current_actor: contextvars.ContextVar[str] = contextvars.ContextVar("course_actor", default="client")

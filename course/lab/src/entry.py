@@ -31,7 +31,17 @@ ROUTES = [
     ("PUT", rf"^/workers/{NAME}/config$", "configure_worker"),
 ]
 
-ROUTE_SUMMARY = [re.sub(r"\s{2,}", " — ", line.strip()) for line in __doc__.splitlines() if line.strip().startswith(("GET ", "POST ", "PUT "))]
+
+def _route_summary(doc):
+    routes = {}
+    for line in doc.splitlines():
+        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        if len(parts) == 2 and parts[0].split(" ")[0] in ("GET", "POST", "PUT"):
+            routes[" ".join(parts[0].split())] = parts[1]
+    return routes
+
+
+ROUTE_SUMMARY = _route_summary(__doc__)
 
 
 def error(status, message, **extra):
