@@ -35,9 +35,9 @@ ROUTES = [
 def _route_summary(doc):
     routes = {}
     for line in doc.splitlines():
-        parts = re.split(r"\s{2,}", line.strip(), maxsplit=1)
-        if len(parts) == 2 and parts[0].split(" ")[0] in ("GET", "POST", "PUT"):
-            routes[" ".join(parts[0].split())] = parts[1]
+        match = re.match(r"^\s*(GET|POST|PUT)\s+(\S+)\s+(.*)$", line)
+        if match:
+            routes[f"{match[1]} {match[2]}"] = match[3]
     return routes
 
 
