@@ -182,7 +182,7 @@ class D1Store:
             return JsException(f"{prefix}: ATTACH and DETACH are not allowed in D1: SQLITE_AUTH", "Error")
         message = str(exc)
         if isinstance(exc, sqlite3.ProgrammingError) and "Incorrect number of bindings" in message:
-            return JsException(f"{prefix}: Wrong number of parameter bindings for SQL query. ({message})", "Error")
+            return JsException(f"{prefix}: Wrong number of parameter bindings for SQL query.", "Error")
         if "query string is too large" in message:  # Python's own check of SQLITE_LIMIT_SQL_LENGTH
             return JsException(f"{prefix}: statement too long: SQLITE_TOOBIG", "Error")
         if isinstance(exc, OverflowError):

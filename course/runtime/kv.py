@@ -108,7 +108,7 @@ def validate_key(key: Any, op: str) -> str:
     if key == "":
         raise JsException("Key name cannot be empty.", "TypeError")
     if key in (".", ".."):
-        raise JsException(f'Illegal key name "{key}". Please use a different name.', "TypeError")
+        raise JsException(f'"{key}" is not allowed as a key name.', "TypeError")
     size = len(key.encode("utf-8"))
     if size > MAX_KEY_BYTES:
         raise _kv_error(op, 414, f"UTF-8 encoded length of {size} exceeds key length limit of {MAX_KEY_BYTES}.")
@@ -439,10 +439,10 @@ class KVNamespace:
         prefix = opts.get("prefix") or ""
         limit = opts.get("limit", LIST_DEFAULT_LIMIT)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise _kv_error("LIST", 400, f"Invalid key_count_limit of {limit}. Please specify an integer greater "
+            raise _kv_error("GET", 400, f"Invalid key_count_limit of {limit}. Please specify an integer greater "
                             "than 0.")
         if limit > LIST_MAX_LIMIT:
-            raise _kv_error("LIST", 400, f"Invalid key_count_limit of {limit}. Please specify an integer less "
+            raise _kv_error("GET", 400, f"Invalid key_count_limit of {limit}. Please specify an integer less "
                             f"than {LIST_MAX_LIMIT}.")
         cursor = opts.get("cursor")
         after: bytes | None = None
@@ -450,7 +450,7 @@ class KVNamespace:
             try:
                 after = base64.urlsafe_b64decode(cursor.encode("ascii"))
             except (ValueError, AttributeError):
-                raise _kv_error("LIST", 400, f"Invalid cursor {cursor!r}: pass the cursor of a previous list() "
+                raise _kv_error("GET", 400, f"Invalid cursor {cursor!r}: pass the cursor of a previous list() "
                                 "result") from None
         region = current_region.get()
         await asyncio.sleep(0)

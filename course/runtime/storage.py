@@ -528,7 +528,7 @@ class SqlCursor:
     rows_written = property(lambda self: self.rowsWritten)
 
     def _row(self, row: tuple) -> JsObject:
-        return JsObject({c: wrap(v) for c, v in zip(self.columnNames, row)})
+        return JsObject({c: wrap(_as_js_number(v)) for c, v in zip(self.columnNames, row)})
 
     def _take(self) -> list[tuple]:
         rows, self._pos = self._rows[self._pos:], len(self._rows)
@@ -560,7 +560,19 @@ class SqlCursor:
 
     def raw(self) -> Iterator[JsArray]:
         for row in self._take():
-            yield JsArray(wrap(v) for v in row)
+            yield JsArray(wrap(_as_js_number(v)) for v in row)
+
+
+#: Largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _as_js_number(value: Any) -> Any:
+    """A SQL value as Python Worker code reads it: through a JS number, so an integral REAL
+    (2.0) arrives as the int 2, as Pyodide converts it (conformance: do_sql_cursor)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        return int(value)
+    return value
 
 
 def _split_statements(query: str) -> list[str]:

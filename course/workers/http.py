@@ -132,6 +132,11 @@ class Headers:
     def to_dict(self) -> dict[str, str]:
         return dict(self.items())
 
+    @classmethod
+    def new(cls, *args: Any, **kwargs: Any) -> "Headers":
+        """``js.Headers.new(...)``, the spelling Pyodide uses for JS constructors."""
+        return cls(*args, **kwargs)
+
     def __repr__(self) -> str:
         return f"Headers({dict(self.items())!r})"
 
@@ -284,13 +289,15 @@ class Response(_Body):
                 raise JsException("Responses with status 101 must carry a webSocket "
                                   "(Response(None, status=101, web_socket=client))", "RangeError")
         elif not 200 <= status <= 599:
-            raise JsException(f"Responses may only be constructed with status codes in the "
-                              f"range 200 to 599, inclusive (got {status}).", "RangeError")
+            # workerd's exact message (tests/conformance: http_status)
+            raise JsException("Responses may only be constructed with status codes in the "
+                              "range 200 to 599, inclusive.", "RangeError")
         self.status = status
         self.headers = Headers(headers)
         data, ctype = _encode_body(body)
         if data is not None and status in NULL_BODY_STATUSES:
-            raise JsException(f"Response with null body status {status} cannot have a body.", "TypeError")
+            raise JsException("Response with null body status (101, 204, 205, or 304) cannot have a "
+                              "body.", "TypeError")
         if ctype and not self.headers.has("content-type"):
             self.headers.set("content-type", ctype)
         self._init_body(data)
@@ -328,8 +335,8 @@ class Response(_Body):
     @classmethod
     def redirect(cls, url: str, status: int = 302) -> "Response":
         if status not in REDIRECT_STATUSES:
-            raise JsException(f"Invalid redirect status {status}; use one of "
-                              f"{sorted(REDIRECT_STATUSES)}", "RangeError")
+            raise JsException(f"{status} is not a redirect status code. It must be one of: 301, 302, "
+                              "303, 307, or 308.", "RangeError")
         return cls(None, status=status, headers={"location": str(url)})
 
     @classmethod

@@ -1,0 +1,149 @@
+"""In-process transports: rt.client() and rt.async_client() reach the Worker with no sockets,
+from plain code, from inside a running event loop, and from a real Jupyter kernel."""
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from course.runtime import Runtime, load
+
+HELLO = Path(__file__).resolve().parents[1] / "projects" / "hello"
+
+
+class NoNewSockets(socket.socket):
+    """socket.socket that refuses to open a new socket (wrapping an existing fd is allowed:
+    asyncio builds its self-pipe that way)."""
+
+    def __init__(self, family=-1, type=-1, proto=-1, fileno=None):  # noqa: A002
+        if fileno is None:
+            raise AssertionError("a socket was opened")
+        super().__init__(family, type, proto, fileno)
+
+
+@pytest.fixture
+def rt(runtimes) -> Runtime:
+    runtime = load(HELLO, virtual_time=True)
+    runtimes.append(runtime)
+    return runtime
+
+
+@pytest.fixture
+def no_sockets(monkeypatch):
+    monkeypatch.setattr(socket, "socket", NoNewSockets)
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: pytest.fail("create_connection called"))
+
+
+def test_the_socket_guard_catches_a_real_connection(no_sockets):
+    with pytest.raises(AssertionError, match="a socket was opened"):
+        socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+
+def test_sync_client_reaches_the_worker_without_sockets(rt, no_sockets):
+    with rt.client() as client:
+        r = client.post("/echo", json={"n": 1})
+    assert r.status_code == 200 and r.json()["received"] == {"n": 1}
+
+
+def test_async_client_reaches_the_worker_without_sockets(rt, no_sockets):
+    async def main():
+        async with rt.async_client() as client:
+            return await client.get("/")
+
+    r = asyncio.run(main())
+    assert (r.status_code, r.text) == (200, "Hello from a Python Worker!")
+
+
+def test_async_client_serves_concurrent_requests_from_another_loop(rt):
+    async def main():
+        async with rt.async_client() as client:
+            return await asyncio.gather(*(client.post("/echo", json={"i": i}) for i in range(20)))
+
+    responses = asyncio.run(main())
+    assert [r.json()["received"]["i"] for r in responses] == list(range(20))
+    assert rt.trace.count("request") == 20
+
+
+def test_sync_client_works_inside_a_running_event_loop(rt):
+    """What a Jupyter cell does: a blocking call while the kernel's loop runs on this thread."""
+    async def cell():
+        return rt.client().get("/").text
+
+    assert asyncio.run(asyncio.wait_for(cell(), timeout=30)) == "Hello from a Python Worker!"
+
+
+def test_client_base_url_and_request_url_match_wrangler_dev(rt):
+    r = rt.client().get("/?q=1")
+    assert str(r.request.url) == "http://localhost:8787/?q=1"
+    assert rt.trace.last("request").url == "http://localhost:8787/?q=1"
+
+
+def test_client_can_target_a_named_worker(runtimes, make_project):
+    rt = Runtime(virtual_time=True)
+    runtimes.append(rt)
+    rt.add_project(HELLO)
+    other = make_project({
+        "wrangler.toml": 'name = "other"\nmain = "src/entry.py"\n',
+        "src/entry.py": """
+            from workers import WorkerEntrypoint, Response
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    return Response("other")
+        """,
+    })
+    rt.add_project(other)
+    assert rt.client(worker="other").get("/").text == "other"
+    assert rt.client().get("/").text.startswith("Hello")
+
+
+def test_blocking_call_from_worker_code_is_refused_with_advice(load_project):
+    rt = load_project({
+        "wrangler.toml": 'name = "w"\nmain = "src/entry.py"\n',
+        "src/entry.py": """
+            from workers import WorkerEntrypoint, Response
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    from course.workers.context import current_runtime
+                    current_runtime.get().client().get("/")
+                    return Response("unreachable")
+        """,
+    })
+    r = rt.client().get("/")
+    assert r.status_code == 500 and "await it instead" in r.text
+
+
+@pytest.mark.slow
+def test_clients_work_inside_a_real_jupyter_kernel(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"from course.runtime import load\nrt = load({str(HELLO)!r}, virtual_time=True)"),
+        nbformat.v4.new_code_cell("r = rt.client().get('/')\nprint(r.status_code, r.text)"),
+        nbformat.v4.new_code_cell("async with rt.async_client() as c:\n"
+                                  "    r = await c.post('/echo', json={'from': 'kernel'})\n"
+                                  "print(r.json()['received'])"),
+        nbformat.v4.new_code_cell("rt.close()"),
+    ]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=60,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = ["".join(o.get("text", "") for o in cell.outputs) for cell in nb.cells]
+    assert outputs[1] == "200 Hello from a Python Worker!\n"
+    assert outputs[2] == "{'from': 'kernel'}\n"
+
+
+def test_clients_of_a_closed_runtime_say_it_is_closed(runtimes):
+    rt = load(HELLO, virtual_time=True)
+    sync_client, async_client = rt.client(), rt.async_client()
+    rt.close()
+    with pytest.raises(RuntimeError, match="this runtime is closed"):
+        sync_client.get("/")
+
+    async def main():
+        async with async_client:
+            await async_client.get("/")
+
+    with pytest.raises(RuntimeError, match="this runtime is closed"):
+        asyncio.run(main())
