@@ -39,6 +39,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from course.runtime.sqlite_errors import describe, result_code
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, to_py, wrap
 
 # -- limits (https://developers.cloudflare.com/d1/platform/limits/) ----------------------------
@@ -145,6 +146,7 @@ class D1Store:
         self._lock = threading.RLock()
         self._allow_tx = False
         self._denied: str | None = None
+        self._last_statement = ""
         self.version = 0  # bumped by every write; sessions use it as their bookmark
         self._conn = sqlite3.connect(str(path) if path is not None else ":memory:", check_same_thread=False,
                                      isolation_level=None)
@@ -170,7 +172,7 @@ class D1Store:
         finally:
             self._allow_tx = False
 
-    def _error(self, exc: BaseException, prefix: str = "D1_ERROR") -> JsException:
+    def _error(self, exc: BaseException, prefix: str = "D1_ERROR", statement: str | None = None) -> JsException:
         if isinstance(exc, JsException):
             return exc
         denied, self._denied = self._denied, None
@@ -187,9 +189,9 @@ class D1Store:
             return JsException(f"{prefix}: statement too long: SQLITE_TOOBIG", "Error")
         if isinstance(exc, OverflowError):
             return JsException(f"D1_TYPE_ERROR: {message}", "Error")
-        code = getattr(exc, "sqlite_errorname", None) or "SQLITE_ERROR"
-        code = "_".join(code.split("_")[:2])  # SQLITE_CONSTRAINT_UNIQUE -> SQLITE_CONSTRAINT
-        return JsException(f"{prefix}: {message}: {code}", "Error")
+        if isinstance(exc, sqlite3.Error):
+            return JsException(f"{prefix}: {describe(exc, statement or self._last_statement)}", "Error")
+        return JsException(f"{prefix}: {message}: {result_code(exc)}", "Error")
 
     def _size(self) -> int:
         pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
@@ -198,6 +200,7 @@ class D1Store:
 
     def _execute_one(self, sql: str, params: Sequence[Any]) -> tuple[list[str], list[tuple[Any, ...]], dict[str, Any]]:
         started = self._clock.now()
+        self._last_statement = sql  # for error offsets (see sqlite_errors.describe)
         before = self._conn.total_changes
         size_before = self._size()
         rowid_before = self._conn.execute("SELECT last_insert_rowid()").fetchone()[0]

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from course.workers.http import Headers
-from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, to_py, wrap
+from course.workers.jsproxy import JsArray, JsBuffer, JsDate, JsException, JsObject, to_py, wrap
 
 # -- limits (https://developers.cloudflare.com/r2/platform/limits/) ----------------------------
 #: Object key length: 1,024 bytes.
@@ -118,8 +118,9 @@ class R2Record:
         return len(self.data)
 
     @property
-    def uploaded(self) -> _dt.datetime:
-        return _dt.datetime.fromtimestamp(self.uploaded_ms / 1000, _dt.timezone.utc)
+    def uploaded(self) -> JsDate:
+        """A JS Date on Cloudflare (``getTime()``); here also a datetime."""
+        return JsDate.from_ms(self.uploaded_ms)
 
 
 class R2Store:
@@ -196,7 +197,7 @@ class R2Object:
     """An object's metadata: key, version, size, etag, httpEtag, uploaded, httpMetadata, ..."""
 
     def __init__(self, record: R2Record, *, include: Iterable[str] = ("httpMetadata", "customMetadata"),
-                 range: dict[str, int] | None = None) -> None:
+                 range: dict[str, int] | None = None, whole_range: bool = True) -> None:
         include = set(include)
         self.key = record.key
         self.version = record.version
@@ -210,6 +211,10 @@ class R2Object:
             http["cacheExpiry"] = _dt.datetime.fromtimestamp(http["cacheExpiry"] / 1000, _dt.timezone.utc)
         self.httpMetadata = wrap(http) if "httpMetadata" in include else None
         self.customMetadata = wrap(dict(record.custom_metadata)) if "customMetadata" in include else None
+        # workerd reports the whole object as the range when none was asked for (conformance:
+        # r2_metadata, head()).
+        if range is None and whole_range:
+            range = {"offset": 0, "length": record.size}
         self.range = wrap(range) if range is not None else None
         self.checksums = wrap({alg: JsBuffer(bytes.fromhex(h)) for alg, h in record.checksums.items()})
         self._record = record
@@ -508,7 +513,7 @@ class R2Bucket:
                           storage_class=storage_class)
         self._store.put(record)
         self._trace("put", key=key, size=len(data), etag=record.etag)
-        return R2Object(record)
+        return R2Object(record, range=None, whole_range=False)
 
     async def delete(self, keys: str | list[str]) -> None:
         """Delete one key or a list of up to 1000 keys (missing keys are fine)."""

@@ -7,6 +7,7 @@ proxies are thin subclasses of ``dict`` and ``list`` that keep both spellings wo
 """
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 
@@ -140,3 +141,24 @@ class _JsProxyMeta(type):
 
 class JsProxy(metaclass=_JsProxyMeta):
     """``pyodide.ffi.JsProxy``: isinstance() is true for every proxy value."""
+
+
+class JsDate(_dt.datetime):
+    """A JavaScript ``Date`` as Python Workers code sees it (a JsProxy with ``getTime()``),
+    which is also a timezone-aware ``datetime`` so Python code can compare and format it."""
+
+    def getTime(self) -> int:  # noqa: N802 - JS name
+        return int(round(self.timestamp() * 1000))
+
+    valueOf = getTime
+
+    def toISOString(self) -> str:  # noqa: N802
+        utc = self.astimezone(_dt.timezone.utc)
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+    def to_py(self, **_: Any) -> _dt.datetime:
+        return _dt.datetime.fromtimestamp(self.timestamp(), self.tzinfo or _dt.timezone.utc)
+
+    @classmethod
+    def from_ms(cls, ms: float) -> "JsDate":
+        return cls.fromtimestamp(ms / 1000, _dt.timezone.utc)

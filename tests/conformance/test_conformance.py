@@ -32,20 +32,6 @@ TABLE_PATH = REPO / "docs" / "conformance.md"
 #: Behaviours where the emulator is known to be wrong: id -> what is wrong. The test is then an
 #: expected failure (strict: it fails when the emulator gets fixed, so this list stays honest).
 EMULATOR_BUGS: dict[str, str] = {
-    "do_sql_cursor": "course/runtime/storage.py: (1) a Python int bound to sql.exec() is stored as INTEGER, "
-                     "but on Cloudflare it crosses as a JS number and workerd binds it as REAL "
-                     "(typeof(?) of 1 is 'real'); (2) rowsRead counts only returned rows, so an UPDATE "
-                     "that scans 2 rows reports 0 where workerd reports 2.",
-    "do_sql_errors": "course/runtime/storage.py: SQLite syntax errors lack workerd's ' at offset N' "
-                     "(workerd: 'near \"SELEC\": syntax error at offset 0: SQLITE_ERROR').",
-    "d1_batch_rollback": "course/runtime/d1.py: constraint errors end in ': SQLITE_CONSTRAINT'; workerd adds "
-                         "' (extended: SQLITE_CONSTRAINT_UNIQUE)'. The emulator's own test pins the shorter "
-                         "form, so the fix needs the D1 owner's decision.",
-    "r2_metadata": "course/runtime/r2.py: (1) R2Object.uploaded is a Python datetime; on Cloudflare it is a "
-                   "JS Date (a JsProxy: uploaded.getTime() works, .isoformat() does not), so portable code "
-                   "breaks; (2) head() has range None where workerd gives {offset: 0, length: size}.",
-    "d1_errors": "course/runtime/d1.py: syntax errors lack workerd's ' at offset N' "
-                 "('D1_ERROR: near \"SELEC\": syntax error at offset 0: SQLITE_ERROR').",
 }
 
 OUTCOMES: dict[str, Outcome] = {}

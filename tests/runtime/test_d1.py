@@ -210,7 +210,7 @@ def test_errors_carry_the_d1_error_prefix_and_sqlite_code(rt: Runtime) -> None:
         q(rt, rt.env.DB.prepare("SELECT * FROM nope").all())
     assert info.value.message == "D1_ERROR: no such table: nope: SQLITE_ERROR"
     q(rt, rt.env.DB.exec("INSERT INTO users (email) VALUES ('a@x')"))
-    with pytest.raises(JsException, match=r"D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT$"):
+    with pytest.raises(JsException, match=r"D1_ERROR: UNIQUE constraint failed: users.email: SQLITE_CONSTRAINT \(extended: SQLITE_CONSTRAINT_UNIQUE\)$"):
         q(rt, rt.env.DB.prepare("INSERT INTO users (email) VALUES ('a@x')").run())
 
 
