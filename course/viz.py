@@ -162,6 +162,48 @@ def sequence_diagram(source: Any, *, title: str = "messages between agents",
     return fig
 
 
+def latency_by_region(trace: Any, *, title: str = "observed network latency by region (ms, one way)") -> Figure:
+    """A heatmap of the mean one-way latency of network legs, caller region by callee region.
+
+    Reads the ``net`` events the network model records (``src_region``, ``dst_region``, ``ms``;
+    ``course.runtime.regions``); the number of legs is printed under each mean.
+    """
+    sums: dict[tuple[str, str], list[float]] = {}
+    for e in _events(trace, {"net"}):
+        src, dst = e.get("src_region") or "default", e.get("dst_region") or "default"
+        sums.setdefault((src, dst), []).append(float(e.get("ms", 0.0)))
+    try:
+        from course.runtime.regions import REGIONS
+        order = [r for r in REGIONS]
+    except Exception:  # noqa: BLE001 - the figure works on any trace
+        order = []
+    seen = sorted({r for pair in sums for r in pair}, key=lambda r: (order.index(r) if r in order else 99, r))
+    fig = Figure(figsize=(max(4.5, 0.8 * len(seen) + 2.5), max(3.5, 0.6 * len(seen) + 2)))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_title(title)
+    if not seen:
+        ax.text(0.5, 0.5, "no network legs in this trace (name a region: rt.client(region=...))",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.axis("off")
+        return fig
+    idx = {r: i for i, r in enumerate(seen)}
+    grid = [[float("nan")] * len(seen) for _ in seen]
+    for (src, dst), values in sums.items():
+        grid[idx[src]][idx[dst]] = sum(values) / len(values)
+    image = ax.imshow(grid, cmap="viridis")
+    fig.colorbar(image, ax=ax, label="mean ms")
+    for (src, dst), values in sums.items():
+        mean = sum(values) / len(values)
+        ax.text(idx[dst], idx[src], f"{mean:.0f}\nn={len(values)}", ha="center", va="center", fontsize=8,
+                color="white" if mean < max(max(v) for v in sums.values()) * 0.6 else "black")
+    ax.set_xticks(range(len(seen)), seen)
+    ax.set_yticks(range(len(seen)), seen)
+    ax.set_xlabel("to (callee region)")
+    ax.set_ylabel("from (caller region)")
+    fig.tight_layout()
+    return fig
+
+
 def lifecycle_diagram(transitions: dict[Any, Any], *, title: str = "subtask lifecycle") -> Figure:
     """A state machine as a diagram: states as boxes on a row, legal moves as arrows."""
     states = [getattr(s, "value", str(s)) for s in transitions]

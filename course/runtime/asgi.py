@@ -2,7 +2,7 @@
 
 Each HTTP request becomes a Worker ``Request`` delivered on the runtime's loop, and each line of
 the log looks like ``wrangler dev``'s: ``[course:info] GET /path 200 OK (3ms)``.
-WebSocket upgrades are handed to ``runtime.platform["websockets"]`` when that layer exists.
+WebSocket upgrades are bridged by ``course.runtime.websockets`` (``WebSocketService.serve_asgi``).
 """
 from __future__ import annotations
 
@@ -51,11 +51,9 @@ class WorkerASGIApp:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if kind == "websocket":
-            handler = self.runtime.platform.get("websockets")
-            if handler is None or not hasattr(handler, "serve_asgi"):
-                await send({"type": "websocket.close", "code": 1011})
-                return
-            await handler.serve_asgi(scope, receive, send, url=_url(scope))
+            from .websockets import service as websockets
+
+            await websockets(self.runtime).serve_asgi(scope, receive, send, url=_url(scope))
             return
         if kind != "http":
             return

@@ -25,6 +25,11 @@ VIRTUAL_EPOCH = 1_767_225_600.0
 #: more before autojumping virtual time (see _VirtualSelector.select).
 AUTOJUMP_THRESHOLD = 0.01
 
+#: Real seconds an idle runtime with waiting callers, no timer, no outside I/O and no new work
+#: waits before it declares that those callers can never get an answer (workerd's "The script
+#: will never generate a response."). Long enough for a second thread's request to arrive.
+NEVER_RESPONDS_GRACE = 2.0
+
 _real_time = _time.time
 _real_time_ns = _time.time_ns
 _tls = threading.local()
@@ -134,6 +139,9 @@ class Clock:
         #: Real seconds an idle loop waits for other threads' work before an autojump.
         self.autojump_threshold = AUTOJUMP_THRESHOLD
         self._last_arrival = float("-inf")
+        #: Operations waiting on real I/O in threads (a real AI backend): no autojump meanwhile.
+        self._external = 0
+        self.never_responds_grace = NEVER_RESPONDS_GRACE
         self.runtime: Any = None  # set by the Runtime
 
     # -- reading -----------------------------------------------------------------------------
@@ -208,10 +216,21 @@ class Clock:
             if done is not None and not done.done():
                 done.set_result(None)
             return True
-        if self._holds > 0 and timeout is not None:
+        if self._holds > 0 and self._external == 0 and timeout is not None:
             self._now += timeout
             return True
         return False
+
+    def external_io_started(self) -> None:
+        """Real I/O (off the loop) began: virtual time must not jump past it."""
+        self._external += 1
+
+    def external_io_finished(self) -> None:
+        self._external -= 1
+
+    def _stalled(self) -> bool:
+        """Callers wait, yet nothing can ever wake them: no timer, no I/O, no advance."""
+        return self._holds > 0 and self._external == 0 and self._advance_target is None
 
 
 class _VirtualSelector(selectors.BaseSelector):
@@ -249,6 +268,13 @@ class _VirtualSelector(selectors.BaseSelector):
                 if events:
                     return events
         if clock._idle(timeout):
+            return []
+        if timeout is None and clock._stalled() and clock.runtime is not None:
+            events = self._inner.select(clock.never_responds_grace)
+            if events:
+                return events
+            if clock._stalled():
+                clock.runtime._fail_stalled_callers()
             return []
         return self._inner.select(None)
 

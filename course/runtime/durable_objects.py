@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import copy
 import hashlib
 import inspect
@@ -30,12 +31,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from course.workers.context import current_actor, current_runtime, current_worker
+from course.workers.context import current_actor, current_region, current_runtime, current_worker
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException, JsObject, to_py
 
 from .config import ConfigError
 from .storage import ObjectStorage, structured_clone
+from .websockets import HIBERNATION_IDLE_SECONDS, HibernationAPI, hibernatable_count, object_reset
 from .worker import call_relaxed
 
 # -- constants, with their sources -------------------------------------------------------------
@@ -65,6 +67,10 @@ RPC_RESERVED_NAMES = frozenset({"fetch", "alarm", "webSocketMessage", "webSocket
 LOCATION_HINTS = frozenset({"wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"})
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+#: The object whose event the current task runs (None outside objects): WebSocket accept()
+#: reads it to pin the object in memory.
+current_object: contextvars.ContextVar["LiveObject | None"] = contextvars.ContextVar("course_do_object", default=None)
 
 
 class DurableObjectAborted(BaseException):
@@ -165,7 +171,7 @@ class DurableObjectNamespace:
             hint = options.get("locationHint")
         if hint is not None and hint not in LOCATION_HINTS:
             raise JsException(f"Invalid locationHint {hint!r}; use one of {sorted(LOCATION_HINTS)}", "TypeError")
-        return DurableObjectStub(self, id)
+        return DurableObjectStub(self, id, hint)
 
     def getByName(self, name: str, options: Any = None, **kwargs: Any) -> "DurableObjectStub":  # noqa: N802
         """``get(idFromName(name))``."""
@@ -194,10 +200,18 @@ class _RpcMethod:
 class DurableObjectStub:
     """A client for one object: ``await stub.fetch(...)`` or ``await stub.any_method(...)``."""
 
-    def __init__(self, namespace: DurableObjectNamespace, id: DurableObjectId) -> None:
+    def __init__(self, namespace: DurableObjectNamespace, id: DurableObjectId, hint: str | None = None) -> None:
         object.__setattr__(self, "_namespace", namespace)
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "name", id.name)
+        object.__setattr__(self, "_hint", hint)
+
+    async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
+        """Deliver one event across the network model (placement, latency, partitions)."""
+        from .regions import call_object
+
+        host = self._namespace.host
+        return await call_object(host, self.id, self._hint, lambda: host.deliver(self.id, kind, method, call))
 
     async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
         """Send an HTTP request to the object's ``fetch`` handler (Fetch API semantics)."""
@@ -217,8 +231,7 @@ class DurableObjectStub:
                 return response
             return run()
 
-        host = self._namespace.host
-        return await host.deliver(self.id, "fetch", request.url, call)
+        return await self._send("fetch", request.url, call)
 
     async def _rpc(self, method: str, args: tuple, kwargs: dict) -> Any:
         host = self._namespace.host
@@ -235,7 +248,7 @@ class DurableObjectStub:
                 raise JsException(f'The RPC receiver does not implement the method "{method}".', "TypeError")
             return getattr(instance, method)(*cloned_args, **cloned_kwargs)
 
-        result = await host.deliver(self.id, "rpc", method, call)
+        result = await self._send("rpc", method, call)
         return structured_clone(result, passthrough=PASSTHROUGH)
 
     def __getattr__(self, name: str) -> Any:
@@ -254,9 +267,10 @@ PASSTHROUGH: tuple[type, ...] = (DurableObjectStub, DurableObjectId, DurableObje
 
 
 # -- ctx -----------------------------------------------------------------------------------------
-class DurableObjectState:
+class DurableObjectState(HibernationAPI):
     """``self.ctx`` of a Durable Object: ``id``, ``storage``, ``waitUntil``,
-    ``blockConcurrencyWhile``, ``abort``."""
+    ``blockConcurrencyWhile``, ``abort``, and the WebSocket hibernation API
+    (``acceptWebSocket``, ``getWebSockets``... in :class:`course.runtime.websockets.HibernationAPI`)."""
 
     def __init__(self, live: "LiveObject") -> None:
         self._live = live
@@ -388,6 +402,8 @@ class LiveObject:
         self.created_at = self.last_active
         self.bcw_tasks: set[asyncio.Task[Any]] = set()
         self._flush_scheduled = False
+        #: Standard-API WebSockets accepted inside this object: they keep it in memory.
+        self.pinned_sockets: set[Any] = set()
 
     @property
     def blocked(self) -> bool:
@@ -487,19 +503,21 @@ class LiveObject:
         if self.idle_handle is not None:
             self.idle_handle.cancel()
             self.idle_handle = None
-        if self.events or self.dead:
+        if self.events or self.dead or self.pinned_sockets:
             return
         timeout = self.host.service.idle_timeout
         if timeout is None or timeout == float("inf"):
             return
+        if hibernatable_count(self.host, self.hex):
+            timeout = min(timeout, HIBERNATION_IDLE_SECONDS)
         self.idle_handle = rt.loop.call_at(rt.clock.now() + timeout, self._idle_check)
 
     def _idle_check(self) -> None:
         self.idle_handle = None
-        if self.dead or self.events or self.blocked:
+        if self.dead or self.events or self.blocked or self.pinned_sockets:
             return
         current_runtime.set(self.host.runtime)
-        self.host.evict(self.hex, reason="idle")
+        self.host.evict(self.hex, reason="hibernate" if hibernatable_count(self.host, self.hex) else "idle")
 
 
 # -- one class of objects ------------------------------------------------------------------------
@@ -521,6 +539,10 @@ class ObjectClass:
         self.storages: dict[str, ObjectStorage] = {}
         self.names: dict[str, str] = {}
         self.alarm_handles: dict[str, asyncio.TimerHandle] = {}
+        #: hex id -> region the object lives in (fixed at its first call; None: the default region)
+        self.placement: dict[str, str | None] = {}
+        #: hex id -> its hibernatable WebSockets (course.runtime.websockets.ObjectSockets)
+        self.hibernation: dict[str, Any] = {}
         self._rearm_persisted_alarms()
 
     # -- storage ---------------------------------------------------------------------------------
@@ -576,6 +598,18 @@ class ObjectClass:
         live.trace("do_construct")
         return live
 
+    def place(self, hex_id: str, hint: str | None, caller_region: str | None) -> str | None:
+        """The object's region: fixed by its first call, from ``locationHint`` or the caller's region."""
+        if hex_id in self.placement:
+            return self.placement[hex_id]
+        region = hint if hint is not None else caller_region
+        self.placement[hex_id] = region
+        if region is not None:  # the default single region leaves the trace as it was
+            self.runtime.trace.record("do_placed", binding=self.binding_name, object=self.names.get(hex_id, hex_id),
+                                      id=hex_id, cls=self.class_name, region=region,
+                                      by="locationHint" if hint is not None else "first_caller")
+        return region
+
     def _id(self, hex_id: str) -> DurableObjectId:
         return DurableObjectId(hex_id, self.names.get(hex_id), f"{self.worker.name}:{self.class_name}")
 
@@ -601,6 +635,10 @@ class ObjectClass:
             current_runtime.set(rt)
             current_worker.set(self.worker)
             current_actor.set(f"{self.binding_name}:{live.label}")
+            current_object.set(live)
+            region = self.placement.get(live.hex)
+            if region is not None:
+                current_region.set(region)
             outcome = "ok"
             try:
                 result = await _TurnDriver(live, event, lambda: call(live.instance))
@@ -648,6 +686,7 @@ class ObjectClass:
             live.idle_handle.cancel()
         self.storages[hex_id].flush()
         live.trace("do_evict", reason=reason, in_flight=sorted(live.events))
+        object_reset(live, hibernatable=False)
         return True
 
     def crash(self, hex_id: str, *, reason: str = "crash", error: BaseException | None = None) -> bool:
@@ -673,6 +712,7 @@ class ObjectClass:
         live.block_depth = 0
         live.open_gate()
         live.trace("do_crash", reason=reason, error=str(err), failed_events=failed, lost_writes=lost)
+        object_reset(live, hibernatable=True)
         return True
 
     # -- alarms ------------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ class KVStore:
             chosen = versions[-1]
         else:
             for version in reversed(versions):
-                if version.region == region or version.at + delay <= now:
+                if version.region == region or version.at + self._delay(version.region, region, delay) <= now:
                     chosen = version
                     break
         if chosen is None or chosen.entry is None:
@@ -206,12 +206,22 @@ class KVStore:
             return None
         return chosen.entry
 
+    def _delay(self, src: Any, dst: Any, default: float) -> float:
+        """Propagation seconds from ``src`` to ``dst``: the region model's if it is configured
+        for KV (``rt.regions.use_for_kv()``), else ``default``."""
+        runtime = getattr(self._service, "runtime", None)
+        model = runtime.platform.get("regions") if runtime is not None else None
+        by_model = model.kv_delay(src, dst) if model is not None else None
+        return default if by_model is None else by_model
+
     def _prune(self, key: str, now: float) -> None:
         """Forget versions older than the newest one every region already sees."""
         versions = self._versions.get(key)
         if not versions:
             return
-        delay = self.propagation_delay
+        runtime = getattr(self._service, "runtime", None)
+        model = runtime.platform.get("regions") if runtime is not None else None
+        delay = max(self.propagation_delay, model.kv_max_delay() if model is not None else 0.0)
         for i in range(len(versions) - 1, -1, -1):
             if versions[i].at + delay <= now:
                 del versions[:i]

@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
 
 import httpx
 
-from course.workers.context import current_actor, current_runtime, current_worker
+from course.workers.context import current_actor, current_region, current_runtime, current_worker
 from course.workers.entrypoints import ExecutionContext
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
@@ -43,6 +43,10 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "http://localhost:8787"
 
 _runtime_ids = itertools.count(1)
+
+#: What workerd answers when a request's handler waits on something that can never happen.
+NEVER_RESPONDS = ("The script will never generate a response: the handler is waiting on something "
+                  "that no timer, I/O or other request can ever complete.")
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class Runtime:
         self.echo_logs = echo_logs
         self._request_ids = itertools.count(1)
         self._background: set[asyncio.Task[Any]] = set()
+        self._held: set[asyncio.Task[Any]] = set()
+        self._stalled: set[asyncio.Task[Any]] = set()
         self._closed = False
         self._loop = RuntimeEventLoop(self.clock)
         self._ready = threading.Event()
@@ -112,13 +118,30 @@ class Runtime:
     async def _enter(self, awaitable: Awaitable[T], hold: bool) -> T:
         current_runtime.set(self)
         self.clock.note_arrival()
+        task = asyncio.current_task()
         if hold:
             self.clock.hold()
+            self._held.add(task)
         try:
             return await awaitable
+        except asyncio.CancelledError:
+            if task in self._stalled:
+                raise JsException(NEVER_RESPONDS, "Error") from None
+            raise
         finally:
             if hold:
                 self.clock.release()
+                self._held.discard(task)
+                self._stalled.discard(task)
+
+    def _fail_stalled_callers(self) -> None:
+        """Virtual time: callers wait on work that nothing can ever finish; fail them, as workerd
+        fails a request whose promise can never settle."""
+        for task in list(self._held):
+            if not task.done() and task not in self._stalled:
+                self._stalled.add(task)
+                self.trace.record("stalled", task=task.get_name())
+                task.cancel()
 
     def call(self, awaitable: Awaitable[T], *, hold: bool = True, timeout: float | None = None) -> T:
         """Run ``awaitable`` on the runtime's loop and block until it is done.
@@ -172,6 +195,20 @@ class Runtime:
         if name not in self.platform:
             self.platform[name] = factory(self)
         return self.platform[name]
+
+    @property
+    def faults(self) -> Any:
+        """The seeded fault injector (partitions, latency, drops, crashes...): ``course.runtime.faults``."""
+        from .faults import service
+
+        return service(self)
+
+    @property
+    def regions(self) -> Any:
+        """The network model (regions, latency matrix, placements): ``course.runtime.regions``."""
+        from .regions import service
+
+        return service(self)
 
     @property
     def ai(self) -> Any:
@@ -267,11 +304,22 @@ class Runtime:
 
     # -- invoking handlers -------------------------------------------------------------------
     async def dispatch(self, request: Request, *, worker: str | Worker | None = None,
-                       entrypoint: str | None = None, source: str = "client") -> Response:
+                       entrypoint: str | None = None, source: str = "client", region: str | None = None) -> Response:
         """Deliver ``request`` to a Worker's fetch handler and return its Response.
 
         A handler that raises gives a 500 and a traceback in the log; the runtime keeps serving.
+        ``region`` (or the request's ``x-course-region`` header or ``cf.colo``) is where the
+        caller is: the Worker runs there (``course.runtime.regions``).
         """
+        from .regions import request_region
+
+        where = request_region(request, region)
+        if where is not None and current_region.get() != where:
+            region_token = current_region.set(where)
+            try:
+                return await self.dispatch(request, worker=worker, entrypoint=entrypoint, source=source)
+            finally:
+                current_region.reset(region_token)
         w = worker if isinstance(worker, Worker) else self.worker(worker)
         rid = next(self._request_ids)
         started = _time.perf_counter()
@@ -291,6 +339,14 @@ class Runtime:
             if not isinstance(response, Response):
                 raise TypeError(f"the fetch handler returned {type(response).__name__}; it must "
                                 "return a Response (from workers import Response)")
+        except asyncio.CancelledError:
+            if asyncio.current_task() not in self._stalled:
+                raise
+            task = asyncio.current_task()
+            self._stalled.discard(task)
+            if task is not None:
+                task.uncancel()
+            response = self._error_response(w, rid, JsException(NEVER_RESPONDS, "Error"))
         except Exception as exc:  # noqa: BLE001 - any handler failure becomes a 500
             if ctx.pass_through:
                 try:
@@ -451,18 +507,44 @@ class Runtime:
             print(f"[{level}] {message}", file=sys.stderr if level in ("error", "warn") else sys.stdout)
 
     # -- clients -----------------------------------------------------------------------------
-    def client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL, **kwargs: Any) -> httpx.Client:
-        """A synchronous httpx client that reaches a Worker in-process (no sockets)."""
+    def client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL, region: str | None = None,
+               **kwargs: Any) -> httpx.Client:
+        """A synchronous httpx client that reaches a Worker in-process (no sockets).
+
+        ``region`` ("apac", "weur"...) is where its requests come from (course.runtime.regions).
+        """
+        from .regions import check_region
         from .transport import WorkerTransport
 
-        return httpx.Client(transport=WorkerTransport(self, worker=worker), base_url=base_url, **kwargs)
+        transport = WorkerTransport(self, worker=worker, region=check_region(region))
+        return httpx.Client(transport=transport, base_url=base_url, **kwargs)
 
     def async_client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL,
-                     **kwargs: Any) -> httpx.AsyncClient:
+                     region: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
         """An async httpx client that reaches a Worker in-process from any event loop."""
+        from .regions import check_region
         from .transport import AsyncWorkerTransport
 
-        return httpx.AsyncClient(transport=AsyncWorkerTransport(self, worker=worker), base_url=base_url, **kwargs)
+        transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region))
+        return httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)
+
+    def websocket(self, path: str, *, worker: str | None = None, region: str | None = None, headers: Any = None,
+                  base_url: str = DEFAULT_BASE_URL) -> Any:
+        """Open a WebSocket to a Worker in-process: a blocking session with ``send``,
+        ``receive(timeout=)`` and ``close`` (``course.runtime.websockets``)."""
+        from .regions import check_region
+        from .websockets import connect
+
+        return connect(self, path, worker=worker, region=check_region(region), headers=headers, base_url=base_url)
+
+    async def async_websocket(self, path: str, *, worker: str | None = None, region: str | None = None,
+                              headers: Any = None, base_url: str = DEFAULT_BASE_URL) -> Any:
+        """The async twin of :meth:`websocket`, usable from any event loop."""
+        from .regions import check_region
+        from .websockets import connect_async
+
+        return await connect_async(self, path, worker=worker, region=check_region(region), headers=headers,
+                                   base_url=base_url)
 
     # -- shutdown ----------------------------------------------------------------------------
     def close(self) -> None:

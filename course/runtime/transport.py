@@ -35,28 +35,32 @@ def httpx_response(response: Response, request: httpx.Request) -> httpx.Response
 class WorkerTransport(httpx.BaseTransport):
     """Synchronous in-process transport to a Worker of ``runtime``."""
 
-    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None) -> None:
+    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None,
+                 region: str | None = None) -> None:
         self.runtime = runtime
         self.worker = worker
         self.cf = cf
+        self.region = region  # where the caller is (course.runtime.regions); None: not said
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         wreq = worker_request(request, body, cf=self.cf)
-        response = self.runtime.call(self.runtime.dispatch(wreq, worker=self.worker))
+        response = self.runtime.call(self.runtime.dispatch(wreq, worker=self.worker, region=self.region))
         return httpx_response(response, request)
 
 
 class AsyncWorkerTransport(httpx.AsyncBaseTransport):
     """Async in-process transport to a Worker of ``runtime``."""
 
-    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None) -> None:
+    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None,
+                 region: str | None = None) -> None:
         self.runtime = runtime
         self.worker = worker
         self.cf = cf
+        self.region = region  # where the caller is (course.runtime.regions); None: not said
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         wreq = worker_request(request, body, cf=self.cf)
-        response = await self.runtime.call_async(self.runtime.dispatch(wreq, worker=self.worker))
+        response = await self.runtime.call_async(self.runtime.dispatch(wreq, worker=self.worker, region=self.region))
         return httpx_response(response, request)

@@ -73,6 +73,12 @@ class _HttpBackend:
 
     async def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
         loop = asyncio.get_running_loop()
+        from course.workers.context import current_runtime
+
+        rt = current_runtime.get()
+        clock = rt.clock if rt is not None else None
+        if clock is not None:
+            clock.external_io_started()  # virtual time waits for the real answer
         try:
             return await loop.run_in_executor(None, lambda: self._client.post(url, json=body))
         except httpx.TimeoutException:
@@ -80,6 +86,9 @@ class _HttpBackend:
         except httpx.HTTPError as exc:
             raise errors.AiError(None, f"could not reach the {self.name} backend at {url}: {exc}", 502,
                                  "InferenceUpstreamError") from None
+        finally:
+            if clock is not None:
+                clock.external_io_finished()
 
     def close(self) -> None:
         self._client.close()
