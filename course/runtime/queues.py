@@ -396,6 +396,18 @@ class Queue:
         rt = self.service.runtime
         consumer = self.consumer
         assert consumer is not None
+        faults = rt.platform.get("faults")
+        if faults is not None:
+            # rt.faults.drop(rate, target="queue:NAME"): the delivery is lost in transit, so the
+            # message comes back as if the consumer had failed it.
+            lost = [m for m in stored if faults.should_drop(f"queue:{self.name}")]
+            for m in lost:
+                self.inflight.pop(m.id, None)
+                self._retry(m, None, "delivery dropped (fault)")
+            stored = [m for m in stored if m not in lost]
+            if not stored:
+                self._pump()
+                return
         messages = [Message(m) for m in stored]
         batch = MessageBatch(self.name, messages)
         rt.trace.record("queue_delivery", queue=self.name, worker=consumer.worker, size=len(stored),
@@ -433,7 +445,9 @@ class Queue:
         self.acked += 1
         rt.trace.record("queue_ack", queue=self.name, id=m.id, attempts=m.attempts)
         rate = self.duplicate_rate if self.duplicate_rate is not None else self.service.duplicate_rate
-        if rate and self.service._dup_rng.random() < rate:
+        faults = rt.platform.get("faults")
+        if (rate and self.service._dup_rng.random() < rate) or (
+                faults is not None and faults.should_duplicate(f"queue:{self.name}")):
             # At-least-once: the ack was "lost", so the platform delivers the message again.
             rt.trace.record("queue_duplicate", queue=self.name, id=m.id, attempts=m.attempts, fault=True)
             m.ready_at = rt.clock.now()

@@ -477,3 +477,50 @@ def test_depth_and_in_flight_are_inspectable(load_project):
     rt.clock.advance(5)
     assert q.stats() == {"queue": "jobs", "depth": 0, "in_flight": 0, "sent": 3, "delivered": 3,
                          "acked": 3, "retried": 0, "dead_lettered": 0, "consumer": "queue-worker"}
+
+
+def test_fault_api_duplicates_and_drops_queue_deliveries(load_project) -> None:
+    """rt.faults.duplicate / drop with target "queue:NAME" act on Queues deliveries
+    (at-least-once: https://developers.cloudflare.com/queues/reference/delivery-guarantees/)."""
+    files = {
+        "wrangler.toml": """
+            name = "q"
+            main = "src/entry.py"
+            [[queues.producers]]
+            binding = "JOBS"
+            queue = "jobs"
+            [[queues.consumers]]
+            queue = "jobs"
+            max_batch_size = 1
+            max_retries = 5
+            [[kv_namespaces]]
+            binding = "SEEN"
+        """,
+        "src/entry.py": """
+            from workers import WorkerEntrypoint, Response
+
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    for i in range(5):
+                        await self.env.JOBS.send({"n": i})
+                    return Response("sent")
+
+                async def queue(self, batch, env, ctx):
+                    for message in batch.messages:
+                        key = f"n{message.body['n']}"
+                        seen = int(await self.env.SEEN.get(key) or 0)
+                        await self.env.SEEN.put(key, str(seen + 1))
+        """,
+    }
+    rt = load_project(files, seed=4)
+    rt.faults.duplicate(1.0, target="queue:jobs", during=(0, 6))
+    rt.faults.drop(0.5, target="queue:jobs", during=(0, 6))
+    rt.client().get("/")
+    rt.clock.advance(120)
+    assert rt.trace.count("fault", fault="duplicate") >= 1
+    assert rt.trace.count("fault", fault="drop") >= 1
+    from course.runtime.kv import kv_store
+
+    counts = {k: int(v) for k, v in kv_store(rt, "SEEN").items()}
+    assert sorted(counts) == [f"n{i}" for i in range(5)], counts  # dropped ones came back
+    assert sum(counts.values()) > 5, counts  # and duplicated ones were processed twice
