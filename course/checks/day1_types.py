@@ -1,0 +1,81 @@
+"""The data types Day 1's exercises share with their checks (given to learners, not graded).
+
+The coordinator splits a document batch into :class:`Subtask` s, workers answer each with a
+:class:`WorkResult` (word counts), and the coordinator folds them into an :class:`Aggregate`.
+"""
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+#: Message types the coordinator/worker pair exchanges on Day 1.
+MESSAGE_TYPES = ("task.assign", "task.result", "task.error", "heartbeat")
+#: Message types that answer another message, so they must carry a ``correlation_id``.
+REPLY_TYPES = ("task.result", "task.error")
+#: What an agent name looks like: it ends up in URLs and Durable Object names.
+AGENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
+#: The only envelope schema version Day 1 speaks.
+SCHEMA_VERSION = 1
+#: Longest message id accepted (ids end up as storage keys).
+MAX_ID_LENGTH = 64
+
+
+class TaskState(str, enum.Enum):
+    """Where a task is in its life."""
+
+    CREATED = "created"
+    ASSIGNED = "assigned"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class IllegalTransition(ValueError):
+    """An event that the task's current state does not allow."""
+
+
+@dataclass(frozen=True)
+class Subtask:
+    """A slice of a task's items that one worker handles."""
+
+    task_id: str
+    index: int
+    items: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.task_id}/{self.index}"
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """A worker's answer for one subtask: how often each word occurs in its items."""
+
+    task_id: str
+    index: int
+    worker: str
+    counts: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """All results of one task folded together."""
+
+    task_id: str
+    counts: dict[str, int]
+    done: tuple[int, ...]
+    missing: tuple[int, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def word_counts(items: Iterable[str]) -> dict[str, int]:
+    """The worker's job: lower-cased, whitespace-separated word counts over ``items``."""
+    counter: Counter[str] = Counter()
+    for item in items:
+        counter.update(item.lower().split())
+    return dict(sorted(counter.items()))

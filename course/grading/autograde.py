@@ -1,0 +1,212 @@
+"""Grading one student with nbgrader's Autograde, in a private course directory and gradebook.
+
+Runs in a worker process of ``course grade``. Everything that can go wrong with one submission
+(not JSON, not a notebook, a deleted or edited grade cell, a cell that never ends, a kernel that
+dies) becomes a verdict on that student's result instead of an exception.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .notebook_cells import CELL_TIMEOUT_ERROR, Question, outcomes, question_status, questions
+
+
+@dataclass
+class QuestionResult:
+    grade_id: str
+    title: str
+    score: float
+    max_score: float
+    status: str  # pass | fail | not attempted | timeout | not run
+    reason: str = ""
+
+
+@dataclass
+class StudentResult:
+    student_id: str
+    assignment: str
+    score: float
+    max_score: float
+    status: str  # graded | graded with problems | not graded
+    verdicts: list[str] = field(default_factory=list)
+    questions: list[QuestionResult] = field(default_factory=list)
+    timestamp: str = ""
+    solution_sources: dict[str, str] = field(default_factory=dict)  # the learner's own code, for feedback
+
+
+@dataclass
+class GradeJob:
+    student_id: str
+    assignment: str
+    notebooks: dict[str, str]  # notebook name -> submitted path
+    master: str  # course dir with source/<assignment> and gradebook.db, made by course_dir.generate
+    cell_timeout: int
+
+
+def source_grade_cells(*notebooks: nbformat.NotebookNode) -> dict[str, set[str]]:
+    """{grade_id: accepted checksums} of the grade cells, by nbgrader's own cell checksum.
+
+    Pass the released notebook (what learners get) and the source (an instructor may submit
+    the solution itself, hidden tests included).
+    """
+    from nbgrader.utils import compute_checksum
+
+    accepted: dict[str, set[str]] = {}
+    for nb in notebooks:
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            if meta.get("grade"):
+                accepted.setdefault(meta["grade_id"], set()).add(compute_checksum(cell))
+    return accepted
+
+
+def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """(notebook, None) or (None, what is wrong with the file)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, f"{path.name} is not a notebook: not UTF-8 text"
+    except json.JSONDecodeError as exc:
+        return None, f"{path.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); was it truncated?"
+    if not isinstance(data, dict) or "cells" not in data:
+        return None, f"{path.name} is JSON but not a notebook (no 'cells')"
+    try:
+        nb = nbformat.reads(json.dumps(data), as_version=4)
+        nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises several kinds for a malformed notebook
+        return None, f"{path.name} is not a valid notebook: {str(exc).splitlines()[0]}"
+    return nb, None
+
+
+def compare_grade_cells(nb: nbformat.NotebookNode, expected: dict[str, set[str]], name: str) -> list[str]:
+    """Verdicts for grade cells deleted or edited, judged by nbgrader's own cell checksum."""
+    from nbgrader.utils import compute_checksum
+
+    present = {}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade_id") in expected and meta.get("grade"):
+            present[meta["grade_id"]] = cell
+    verdicts = []
+    for grade_id, checksums in expected.items():
+        cell = present.get(grade_id)
+        if cell is None:
+            verdicts.append(f"{name}: grade cell {grade_id!r} was deleted, so its question scores 0")
+        elif compute_checksum(cell) not in checksums:
+            verdicts.append(f"{name}: grade cell {grade_id!r} was edited; it was graded with the original tests")
+    return verdicts
+
+
+def grade_student(job: GradeJob) -> StudentResult:
+    """Autograde one student; never raises for a bad submission."""
+    import warnings
+
+    from .course_dir import api_for
+
+    # nbgrader's gradebook code trips SQLAlchemy warnings that mean nothing to an instructor.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+
+    master = Path(job.master)
+    source_dir = master / "source" / job.assignment
+    release_dir = master / "release" / job.assignment
+    names = sorted(p.stem for p in source_dir.glob("*.ipynb"))
+    release_nbs = {n: nbformat.read(release_dir / f"{n}.ipynb", as_version=4) for n in names}
+    source_nbs = {n: nbformat.read(source_dir / f"{n}.ipynb", as_version=4) for n in names}
+    all_questions = {n: questions(release_nbs[n]) for n in names}
+    result = StudentResult(job.student_id, job.assignment, 0.0,
+                           sum(q.points for qs in all_questions.values() for q in qs), "graded")
+    with tempfile.TemporaryDirectory(prefix=f"course-grade-{job.student_id}-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(master / "source", root / "source")
+        shutil.copy2(master / "gradebook.db", root / "gradebook.db")
+        submitted = root / "submitted" / job.student_id / job.assignment
+        submitted.mkdir(parents=True)
+        usable: dict[str, nbformat.NotebookNode] = {}
+        for name in names:
+            path = job.notebooks.get(name)
+            if path is None:
+                result.verdicts.append(f"{name}.ipynb was not submitted, so its questions score 0")
+                continue
+            nb, problem = read_submission(Path(path))
+            if problem:
+                result.verdicts.append(problem + "; it scores 0")
+                continue
+            assert nb is not None
+            result.verdicts += compare_grade_cells(nb, source_grade_cells(release_nbs[name], source_nbs[name]), f"{name}.ipynb")
+            nbformat.write(nb, submitted / f"{name}.ipynb")
+            usable[name] = nb
+        for extra in sorted(set(job.notebooks) - set(names)):
+            result.verdicts.append(f"{extra}.ipynb is not part of {job.assignment}; ignored")
+        scores: dict[str, float] = {}
+        if usable:
+            api = api_for(root, cell_timeout=job.cell_timeout)
+            outcome = api.autograde(job.assignment, job.student_id, force=True, create=True)
+            if not outcome.get("success"):
+                result.verdicts.append(_autograde_failure(outcome))
+            else:
+                scores = _scores(root, job.assignment, job.student_id)
+                result.timestamp = _timestamp(root, job.assignment, job.student_id)
+        for name in names:
+            graded_path = root / "autograded" / job.student_id / job.assignment / f"{name}.ipynb"
+            graded = nbformat.read(graded_path, as_version=4) if graded_path.exists() and scores else None
+            seen = outcomes(graded) if graded is not None else {}
+            if graded is not None:
+                for cell in graded.cells:
+                    meta = cell.get("metadata", {}).get("nbgrader", {})
+                    if meta.get("solution"):
+                        result.solution_sources[meta.get("grade_id", "")] = cell.source
+                    if any(out.get("ename") == CELL_TIMEOUT_ERROR for out in cell.get("outputs", [])):
+                        result.verdicts.append(f"{name}.ipynb: cell {meta.get('grade_id') or '(ungraded)'!r} was "
+                                               f"stopped after the {job.cell_timeout} s cell timeout")
+            for q in all_questions[name]:
+                result.questions.append(_question_result(q, seen, scores, graded is not None))
+    result.score = round(sum(q.score for q in result.questions), 6)
+    if not any(q.status != "not run" for q in result.questions):
+        result.status = "not graded"
+    elif result.verdicts:
+        result.status = "graded with problems"
+    return result
+
+
+def _question_result(q: Question, seen: dict, scores: dict[str, float], ran: bool) -> QuestionResult:
+    if not ran:
+        return QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", "the notebook could not be graded")
+    status, reason = question_status(q, seen)
+    return QuestionResult(q.grade_id, q.title, float(scores.get(q.grade_id, 0.0)), q.points, status, reason)
+
+
+def _autograde_failure(outcome: dict) -> str:
+    text = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
+    if "DeadKernelError" in text or "Kernel died" in text or "kernel died" in text.lower():
+        return "the kernel died while running the notebook (os._exit, a crash or out of memory?); it scores 0"
+    if "Timeout" in text and "kernel" in text.lower():
+        return "the kernel did not start or stopped answering; it scores 0"
+    last = [line.strip() for line in (outcome.get("error") or outcome.get("log") or "").splitlines() if line.strip()]
+    return f"nbgrader could not autograde the notebook ({last[-1] if last else 'no details'}); it scores 0"
+
+
+def _scores(root: Path, assignment: str, student: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        submission = gb.find_submission(assignment, student)
+        return {g.name: float(g.score or 0.0) for nb in submission.notebooks for g in nb.grades}
+
+
+def _timestamp(root: Path, assignment: str, student: str) -> str:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        ts = gb.find_submission(assignment, student).timestamp
+        return "" if ts is None else str(ts)

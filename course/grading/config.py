@@ -1,0 +1,53 @@
+"""nbgrader settings shared by ``grader/nbgrader_config.py`` and the ``course`` grading commands."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from traitlets.config import Config
+
+#: The repository: solutions/, exercises/ and grader/ live here.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: nbgrader's source directory (the single source: solutions with hidden tests), relative to the root.
+SOURCE_DIRECTORY = "solutions"
+#: nbgrader's release directory (what learners get), relative to the root.
+RELEASE_DIRECTORY = "exercises"
+COURSE_ID = "workers-agents"
+#: Seconds one cell may run before the kernel is interrupted and the cell fails (CellTimeoutError).
+CELL_TIMEOUT = 60
+#: Seconds to wait for a kernel to start.
+KERNEL_STARTUP_TIMEOUT = 60
+#: Kernel arguments: no history file to write, and no start-up chatter on the grader's stderr.
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+#: What nbgrader's ClearSolutions puts where a solution region was.
+CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
+
+
+def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_DIRECTORY,
+                   release_directory: str = RELEASE_DIRECTORY, cell_timeout: int = CELL_TIMEOUT,
+                   db_url: str | None = None) -> Any:
+    """Fill an nbgrader config ``c`` (a traitlets Config) with the course's settings."""
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.course_id = COURSE_ID
+    c.CourseDirectory.source_directory = source_directory
+    c.CourseDirectory.release_directory = release_directory
+    if db_url:
+        c.CourseDirectory.db_url = db_url
+    c.ClearSolutions.code_stub = {"python": CODE_STUB}
+    c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+    c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+    c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+    c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+    c.Execute.timeout = cell_timeout
+    c.Execute.startup_timeout = KERNEL_STARTUP_TIMEOUT
+    c.Execute.interrupt_on_timeout = True
+    c.Execute.extra_arguments = list(KERNEL_ARGUMENTS)
+    c.ExecutePreprocessor.timeout = cell_timeout
+    c.ExecutePreprocessor.startup_timeout = KERNEL_STARTUP_TIMEOUT
+    c.Exchange.root = str(Path(root) / ".exchange")
+    return c
+
+
+def course_config(root: str | Path, **kwargs: Any) -> Config:
+    """A fresh nbgrader ``Config`` for a course directory at ``root``."""
+    return apply_settings(Config(), root=root, **kwargs)

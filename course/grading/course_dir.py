@@ -1,0 +1,67 @@
+"""A private nbgrader course directory: the source copied in and the assignment generated.
+
+``course release`` and ``course grade`` never write nbgrader's working files (gradebook.db,
+release/, submitted/, autograded/) into the repository: they work in a throwaway directory
+laid out the way nbgrader expects and copy out only what they produce.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from .config import course_config
+
+
+class NbgraderError(RuntimeError):
+    """nbgrader reported a failure; the message carries its log."""
+
+
+def quiet_nbgrader() -> None:
+    """nbgrader logs every step at INFO; the course's commands report for themselves."""
+    for name in ("traitlets", "nbgrader", "NbGraderAPI", "GenerateAssignment", "Autograde"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def ensure_tools_on_path() -> None:
+    """nbgrader runs the ``alembic`` command when it creates a gradebook: find it next to Python."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def api_for(root: Path, **settings: object):  # -> nbgrader.apps.NbGraderAPI
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    quiet_nbgrader()
+    ensure_tools_on_path()
+    config = course_config(root, source_directory="source", release_directory="release",
+                           db_url=f"sqlite:///{root / 'gradebook.db'}", **settings)  # type: ignore[arg-type]
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.ERROR)
+    return api
+
+
+def generate(root: Path, assignment: str, solutions_dir: Path) -> Path:
+    """Copy ``solutions_dir/assignment`` into ``root/source`` and run nbgrader's GenerateAssignment.
+
+    Returns ``root/release/assignment``; ``root/gradebook.db`` then knows the assignment, its
+    grade cells and their checksums, which is what autograding compares submissions against.
+    """
+    src = solutions_dir / assignment
+    if not src.is_dir():
+        raise FileNotFoundError(f"no assignment {assignment!r}: {src} is not a directory")
+    if not any(src.glob("*.ipynb")):
+        raise FileNotFoundError(f"assignment {assignment!r} has no notebooks in {src}")
+    dest = root / "source" / assignment
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    result = api_for(root).generate_assignment(assignment, force=True, create=True)
+    if not result.get("success"):
+        raise NbgraderError(f"nbgrader generate_assignment {assignment} failed:\n{result.get('error') or result.get('log')}")
+    return root / "release" / assignment
