@@ -35,7 +35,7 @@ from .clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
 from .config import ConfigError, WranglerConfig, config_from_dict, load_config
 from .network import Network
 from .trace import Trace
-from .worker import Worker, call_relaxed, import_main
+from .worker import Worker, call_relaxed, import_main, install_handler_imports
 
 T = TypeVar("T")
 
@@ -72,6 +72,7 @@ class Runtime:
         self.clock.runtime = self
         if virtual_time:
             install_time_patch()
+        install_handler_imports()
         self.trace = Trace(self.clock)
         self.network = Network(self)
         self.persist_to = Path(persist_to).resolve() if persist_to is not None else None

@@ -8,6 +8,8 @@ with ``(batch|controller, env, ctx)`` where env and ctx are None, as workerd doe
 """
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import inspect
 import sys
@@ -176,7 +178,90 @@ def import_main(config: WranglerConfig) -> ModuleType:
             sys.modules.update(set_aside)
     for m in project:
         virtualize_module_globals(m.__dict__)
+    module.__course_project_modules__ = {m.__name__: m for m in project}  # type: ignore[attr-defined]
     return module
+
+
+class _ExistingModule(importlib.abc.Loader):
+    """Loader that hands back a module object that already exists."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+
+    def create_module(self, spec: Any) -> ModuleType:
+        return self.module
+
+    def exec_module(self, module: ModuleType) -> None:
+        return None
+
+
+class _KeptModule(importlib.abc.Loader):
+    """Wraps a loader: the loaded module is kept in a Worker's own module table."""
+
+    def __init__(self, inner: Any, table: dict[str, ModuleType]) -> None:
+        self.inner, self.table = inner, table
+
+    def create_module(self, spec: Any) -> ModuleType | None:
+        return self.inner.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self.inner.exec_module(module)
+        virtualize_module_globals(module.__dict__)
+        self.table[module.__name__] = module
+
+
+class HandlerImports(importlib.abc.MetaPathFinder):
+    """Imports inside handlers (``from js import Object`` in ``fetch``) resolve as on Cloudflare.
+
+    While Worker code runs, the shims and the Worker's own modules (``helpers.py`` beside
+    ``entry.py``) are importable, exactly as during loading; outside Worker code they are not.
+    The names leave ``sys.modules`` again right after, so two Workers (or a notebook) that each
+    have a ``helpers`` module never see each other's.
+    """
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        from course.workers.context import current_worker
+
+        worker = current_worker.get()
+        if worker is None:
+            return None
+        module: ModuleType | None = None
+        if fullname in shims.SHIM_NAMES:
+            module = shims.shim_modules()[fullname]
+        else:
+            module = worker.project_modules.get(fullname)
+            if module is None and worker.src_dir and fullname.split(".")[0] in worker.local_names:
+                # A module of the project nobody imported at load time: load it from the
+                # project's folder, once, and keep it with the Worker.
+                spec = importlib.machinery.PathFinder.find_spec(
+                    fullname, path if "." in fullname else [str(worker.src_dir)])
+                if spec is None or spec.loader is None:
+                    return None
+                spec.loader = _KeptModule(spec.loader, worker.project_modules)
+                self._forget_soon(fullname)
+                return spec
+        if module is None:
+            return None
+        self._forget_soon(fullname)
+        return importlib.util.spec_from_loader(fullname, _ExistingModule(module))
+
+    @staticmethod
+    def _forget_soon(name: str) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon(sys.modules.pop, name, None)
+
+
+_handler_imports = HandlerImports()
+
+
+def install_handler_imports() -> None:
+    if _handler_imports not in sys.meta_path:
+        sys.meta_path.insert(0, _handler_imports)
 
 
 class Worker:
@@ -188,6 +273,12 @@ class Worker:
         self.config = config
         self.name = config.name
         self.module = module
+        #: The project's own modules by name, for imports inside handlers (HandlerImports).
+        self.project_modules: dict[str, ModuleType] = dict(getattr(module, "__course_project_modules__", {}))
+        main = config.main_path() if module is not None else None
+        self.src_dir: Path | None = main.parent if main is not None else None
+        self.local_names: set[str] = (_local_module_names(self.src_dir) | {main.stem}
+                                      if main is not None and self.src_dir is not None else set())
         self.exports = exports
         self.env = Env(self.name)
         self.entrypoint = exports.get("Default")
