@@ -10,6 +10,20 @@ from typing import Any, Iterable
 from matplotlib.figure import Figure
 
 
+class CourseFigure(Figure):
+    """A matplotlib Figure that shows itself in Jupyter as a PNG (no pyplot state involved)."""
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(self)
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+        return buffer.getvalue()
+
+
 def _events(trace: Any, kinds: set[str]) -> list[Any]:
     return [e for e in (trace if isinstance(trace, Iterable) else []) if e.kind in kinds]
 
@@ -23,7 +37,7 @@ def object_timeline(trace: Any, binding: str, name: str) -> Figure:
     """
     mine = [e for e in _events(trace, {"do_event", "do_turn", "do_evict", "do_crash", "do_construct"})
             if e.get("binding") == binding and (e.get("object") == name or e.get("id") == name)]
-    fig = Figure(figsize=(9, 3.5))
+    fig = CourseFigure(figsize=(9, 3.5))
     ax = fig.add_subplot(1, 1, 1)
     ax.set_title(f"Durable Object {binding}:{name} - turns by event")
     ax.set_xlabel("time (s)")
@@ -99,7 +113,8 @@ def messages_from_trace(trace: Any) -> list[Message]:
 
 
 def messages_from_envelopes(envelopes: Iterable[dict[str, Any]]) -> list[Message]:
-    """Arrows from agent envelopes (dicts with sender, recipient, type, sent_at), deduplicated by id."""
+    """Arrows from agent envelopes (dicts with sender, recipient, type, sent_at), deduplicated by
+    id, ordered by send time, with times relative to the first message."""
     seen: set[str] = set()
     out: list[Message] = []
     for env in envelopes:
@@ -107,9 +122,18 @@ def messages_from_envelopes(envelopes: Iterable[dict[str, Any]]) -> list[Message
         if mid in seen:
             continue
         seen.add(mid)
-        style = "error" if "failed" in str(env.get("type", "")) else "call"
-        out.append((float(env.get("sent_at", 0.0)), env["sender"], env["recipient"], str(env.get("type", "")), style))
+        kind = str(env.get("type", ""))
+        if "fail" in kind or "error" in kind:
+            style = "error"
+        elif kind.endswith((".result", ".report", ".reply")):
+            style = "reply"
+        else:
+            style = "call"
+        out.append((float(env.get("sent_at", 0.0)), env["sender"], env["recipient"], kind, style))
     out.sort(key=lambda m: m[0])
+    if out:
+        t0 = out[0][0]
+        out = [(t - t0, *rest) for t, *rest in out]  # type: ignore[misc]
     return out
 
 
@@ -134,7 +158,7 @@ def sequence_diagram(source: Any, *, title: str = "messages between agents",
                 names.append(actor)
     col = {name: i for i, name in enumerate(names)}
     height = max(3.0, 0.32 * len(messages) + 1.5)
-    fig = Figure(figsize=(max(6.0, 1.9 * len(names)), height))
+    fig = CourseFigure(figsize=(max(6.0, 1.9 * len(names)), height))
     ax = fig.add_subplot(1, 1, 1)
     ax.set_title(title)
     n = len(messages)
@@ -178,7 +202,7 @@ def latency_by_region(trace: Any, *, title: str = "observed network latency by r
     except Exception:  # noqa: BLE001 - the figure works on any trace
         order = []
     seen = sorted({r for pair in sums for r in pair}, key=lambda r: (order.index(r) if r in order else 99, r))
-    fig = Figure(figsize=(max(4.5, 0.8 * len(seen) + 2.5), max(3.5, 0.6 * len(seen) + 2)))
+    fig = CourseFigure(figsize=(max(4.5, 0.8 * len(seen) + 2.5), max(3.5, 0.6 * len(seen) + 2)))
     ax = fig.add_subplot(1, 1, 1)
     ax.set_title(title)
     if not seen:
@@ -208,7 +232,7 @@ def lifecycle_diagram(transitions: dict[Any, Any], *, title: str = "subtask life
     """A state machine as a diagram: states as boxes on a row, legal moves as arrows."""
     states = [getattr(s, "value", str(s)) for s in transitions]
     x = {s: i for i, s in enumerate(states)}
-    fig = Figure(figsize=(max(6.0, 1.8 * len(states)), 3.2))
+    fig = CourseFigure(figsize=(max(6.0, 1.8 * len(states)), 3.2))
     ax = fig.add_subplot(1, 1, 1)
     ax.set_title(title)
     for s in states:
