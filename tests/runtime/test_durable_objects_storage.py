@@ -293,3 +293,59 @@ def test_storage_persists_across_a_restart(make_project: Callable[..., Any], tmp
         assert list(state.rglob("*.sqlite"))
     finally:
         second.close()
+
+
+ALARM_ENTRY = """
+from workers import DurableObject, Response, WorkerEntrypoint
+import time
+
+class Sleeper(DurableObject):
+    async def arm(self):
+        await self.ctx.storage.setAlarm(int(time.time() * 1000) + 60_000)
+        return await self.ctx.storage.getAlarm()
+
+    async def alarm(self):
+        await self.ctx.storage.put("woke", (await self.ctx.storage.get("woke") or 0) + 1)
+
+    async def woke(self):
+        return await self.ctx.storage.get("woke")
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        stub = self.env.SLEEPER.getByName("s")
+        if request.url.endswith("/arm"):
+            return Response(str(await stub.arm()))
+        return Response(str(await stub.woke()))
+"""
+
+ALARM_TOML = """
+name = "alarms"
+main = "src/entry.py"
+[[durable_objects.bindings]]
+name = "SLEEPER"
+class_name = "Sleeper"
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["Sleeper"]
+"""
+
+
+def test_a_pending_alarm_survives_a_restart_and_fires(make_project: Callable[..., Any], tmp_path: Any) -> None:
+    """https://developers.cloudflare.com/durable-objects/api/alarms/ : an alarm is stored with the
+    object and runs even if the object is not in memory; with --persist-to it outlives a restart."""
+    folder = make_project({"wrangler.toml": ALARM_TOML, "src/entry.py": ALARM_ENTRY})
+    state = tmp_path / "state"
+    first = load(folder, virtual_time=True, persist_to=state)
+    armed = first.client().get("/arm").text
+    assert armed != "None"
+    first.close()  # restart before the alarm is due
+    second = load(folder, virtual_time=True, persist_to=state)
+    try:
+        assert second.client().get("/woke").text == "None"
+        second.clock.advance(59)
+        assert second.trace.count("do_alarm", phase="run") == 0
+        second.clock.advance(2)
+        assert second.trace.count("do_alarm", phase="run") == 1
+        assert second.client().get("/woke").text == "1"
+    finally:
+        second.close()
