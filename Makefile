@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks
+	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/day1_multi_agent_fundamentals.ipynb
 
 test: setup
 	$(PY) -m pytest
