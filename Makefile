@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
+# JupyterLab refuses to start as root unless told; containers and Binder often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 .PHONY: setup lab test bench clean
 
 $(STAMP): pyproject.toml
@@ -15,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=. notebooks/day1_multi_agent_fundamentals.ipynb
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=. notebooks/day1_multi_agent_fundamentals.ipynb
 
 test: setup
 	$(PY) -m pytest
