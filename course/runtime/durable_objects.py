@@ -52,6 +52,7 @@ ALARM_MAX_RETRIES = 6
 #: From this compatibility date on, deleteAll() also deletes the alarm
 #: (https://developers.cloudflare.com/changelog/2026-02-24-deleteall-deletes-alarms).
 DELETE_ALL_DELETES_ALARM_SINCE = "2026-02-24"
+DELETE_ALL_DELETES_ALARM_FLAG = "delete_all_deletes_alarm"
 #: The error callers see when the instance serving their request shut down (crash, reset):
 #: https://developers.cloudflare.com/durable-objects/observability/troubleshooting/
 INSTANCE_RESET_MESSAGE = ("Connection closed: this Durable Object instance is no longer active. "
@@ -63,10 +64,40 @@ CODE_UPDATE_RESET_MESSAGE = "Durable Object reset because its code was updated."
 #: Fetch semantics (use ``stub.fetch``), the rest are system events or disallowed.
 RPC_RESERVED_NAMES = frozenset({"fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError",
                                 "dup", "constructor"})
+#: "To help mitigate deadlocks there is a 30 second timeout applied when executing the callback. If
+#: this timeout is exceeded, the Durable Object will be reset."
+#: (https://developers.cloudflare.com/durable-objects/api/state/#blockconcurrencywhile)
+BLOCK_CONCURRENCY_TIMEOUT_SECONDS = 30.0
 #: locationHint values (https://developers.cloudflare.com/durable-objects/reference/data-location/).
 LOCATION_HINTS = frozenset({"wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"})
 
+#: Jurisdictions a namespace or newUniqueId() may be restricted to
+#: (https://developers.cloudflare.com/durable-objects/reference/data-location/; "us" since
+#: https://developers.cloudflare.com/changelog/post/2026-06-26-durable-objects-us-jurisdiction/).
+JURISDICTIONS = frozenset({"eu", "us", "fedramp", "fedramp-high"})
+
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _id_tag(key: str, jurisdiction: str | None, body: str) -> str:
+    # The last 16 hex digits bind an id to its namespace and jurisdiction, so idFromString can tell.
+    scope = key if jurisdiction is None else f"{key}@{jurisdiction}"
+    return hashlib.sha256(f"{scope}|{body}".encode()).hexdigest()[:16]
+
+
+def _jurisdiction_of(key: str, hex_id: str) -> tuple[bool, str | None]:
+    """(valid for namespace ``key``, the id's jurisdiction) for a 64-hex-digit id."""
+    body, tag = hex_id[:48], hex_id[48:]
+    for jurisdiction in (None, *sorted(JURISDICTIONS)):
+        if _id_tag(key, jurisdiction, body) == tag:
+            return True, jurisdiction
+    return False, None
+
+
+def _check_jurisdiction(value: Any) -> str:
+    if value not in JURISDICTIONS:
+        raise JsException(f"Invalid jurisdiction {value!r}; use one of {sorted(JURISDICTIONS)}", "TypeError")
+    return value
 
 #: The object whose event the current task runs (None outside objects): WebSocket accept()
 #: reads it to pin the object in memory.
@@ -86,14 +117,20 @@ def reset_error(message: str = INSTANCE_RESET_MESSAGE) -> JsException:
 
 # -- ids -----------------------------------------------------------------------------------------
 class DurableObjectId:
-    """A Durable Object id: 64 hex digits; ``toString()``, ``name``, ``equals()``."""
+    """A Durable Object id: 64 hex digits; ``toString()``, ``name``, ``jurisdiction``, ``equals()``.
 
-    __slots__ = ("_hex", "name", "_namespace")
+    ``name`` is set for ids from ``idFromName``/``getByName`` (None for ``newUniqueId`` and
+    ``idFromString``); ``jurisdiction`` for ids made in a jurisdiction-restricted namespace
+    (https://developers.cloudflare.com/durable-objects/api/id/).
+    """
 
-    def __init__(self, hex_id: str, name: str | None, namespace: str) -> None:
+    __slots__ = ("_hex", "name", "_namespace", "jurisdiction")
+
+    def __init__(self, hex_id: str, name: str | None, namespace: str, jurisdiction: str | None = None) -> None:
         self._hex = hex_id
         self.name = name
         self._namespace = namespace
+        self.jurisdiction = jurisdiction
 
     def toString(self) -> str:  # noqa: N802 - Cloudflare's name
         return self._hex
@@ -120,43 +157,62 @@ class DurableObjectId:
 class DurableObjectNamespace:
     """``env.BINDING``: makes ids and stubs for one Durable Object class."""
 
-    def __init__(self, service: "DurableObjects", binding: str, script: str, class_name: str) -> None:
+    def __init__(self, service: "DurableObjects", binding: str, script: str, class_name: str,
+                 jurisdiction: str | None = None) -> None:
         self._service = service
         self.binding = binding
         self.script = script
         self.class_name = class_name
         self._key = f"{script}:{class_name}"
+        self._jurisdiction = jurisdiction
 
     @property
     def host(self) -> "ObjectClass":
         return self._service.host(self.script, self.class_name, binding=self.binding)
 
-    def _tag(self, body: str) -> str:
-        # The last 16 hex digits bind an id to its namespace, so idFromString can tell.
-        return hashlib.sha256(f"{self._key}|{body}".encode()).hexdigest()[:16]
-
-    def _make(self, body: str, name: str | None) -> DurableObjectId:
-        return DurableObjectId(body + self._tag(body), name, self._key)
+    def _make(self, body: str, name: str | None, jurisdiction: str | None) -> DurableObjectId:
+        return DurableObjectId(body + _id_tag(self._key, jurisdiction, body), name, self._key, jurisdiction)
 
     def idFromName(self, name: str) -> DurableObjectId:  # noqa: N802
-        """The id for ``name``: the same name always gives the same id in this namespace."""
+        """The id for ``name``: the same name always gives the same id in this namespace (and a
+        different one in each jurisdiction)."""
         if not isinstance(name, str):
             raise JsException(f"idFromName() takes a string, got {type(name).__name__}", "TypeError")
-        body = hashlib.sha256(f"{self._key}|name|{name}".encode()).hexdigest()[:48]
-        return self._make(body, name)
+        scope = self._key if self._jurisdiction is None else f"{self._key}@{self._jurisdiction}"
+        body = hashlib.sha256(f"{scope}|name|{name}".encode()).hexdigest()[:48]
+        return self._make(body, name, self._jurisdiction)
 
-    def newUniqueId(self, options: Any = None, **_: Any) -> DurableObjectId:  # noqa: N802
-        """A fresh random id (seeded by the runtime: same seed, same ids)."""
+    def newUniqueId(self, options: Any = None, *, jurisdiction: str | None = None,  # noqa: N802
+                    **_: Any) -> DurableObjectId:
+        """A fresh random id (seeded by the runtime: same seed, same ids); ``{"jurisdiction": "eu"}``
+        restricts it to a jurisdiction."""
+        if jurisdiction is None and options is not None:
+            jurisdiction = (to_py(options) or {}).get("jurisdiction")
+        if jurisdiction is not None:
+            _check_jurisdiction(jurisdiction)
+            if self._jurisdiction is not None and jurisdiction != self._jurisdiction:
+                raise JsException(f"newUniqueId() jurisdiction {jurisdiction!r} differs from this namespace's "
+                                  f"{self._jurisdiction!r}", "TypeError")
         rng = self._service.unique_rng(self._key)
-        return self._make("%048x" % rng.getrandbits(192), None)
+        return self._make("%048x" % rng.getrandbits(192), None, jurisdiction or self._jurisdiction)
 
     def idFromString(self, text: str) -> DurableObjectId:  # noqa: N802
-        """Parse an id made by this namespace (``id.toString()``)."""
+        """Parse an id made by this namespace (``id.toString()``); its ``name`` is None, as on
+        Cloudflare (the name is not encoded in the id)."""
         if not isinstance(text, str) or not _HEX64.fullmatch(text):
             raise JsException("Invalid Durable Object ID: must be 64 hex digits", "TypeError")
-        if self._tag(text[:48]) != text[48:]:
+        valid, jurisdiction = _jurisdiction_of(self._key, text)
+        if not valid:
             raise JsException("Durable Object ID is not valid for this namespace.", "TypeError")
-        return DurableObjectId(text, self.host.names.get(text), self._key)
+        self._check_id_jurisdiction(jurisdiction)
+        return DurableObjectId(text, None, self._key, jurisdiction)
+
+    def _check_id_jurisdiction(self, jurisdiction: str | None) -> None:
+        # "You will run into an error if the jurisdiction on your DurableObjectNamespace and the
+        # jurisdiction on DurableObjectId are different" (data-location docs).
+        if self._jurisdiction is not None and jurisdiction != self._jurisdiction:
+            raise JsException(f"Durable Object ID's jurisdiction ({jurisdiction}) does not match this namespace's "
+                              f"jurisdiction ({self._jurisdiction}).", "TypeError")
 
     def get(self, id: DurableObjectId, options: Any = None, *, locationHint: str | None = None,
             **_: Any) -> "DurableObjectStub":
@@ -166,6 +222,7 @@ class DurableObjectNamespace:
                               f"newUniqueId), got {type(id).__name__}", "TypeError")
         if id._namespace != self._key:
             raise JsException("Durable Object ID is not valid for this namespace.", "TypeError")
+        self._check_id_jurisdiction(id.jurisdiction)
         hint = locationHint
         if hint is None and isinstance(options, dict):
             hint = options.get("locationHint")
@@ -178,7 +235,9 @@ class DurableObjectNamespace:
         return self.get(self.idFromName(name), options, **kwargs)
 
     def jurisdiction(self, name: str) -> "DurableObjectNamespace":
-        return self
+        """A subnamespace whose ids are restricted to jurisdiction ``name`` ("eu", "us", "fedramp"...)."""
+        _check_jurisdiction(name)
+        return DurableObjectNamespace(self._service, self.binding, self.script, self.class_name, name)
 
     id_from_name, id_from_string, new_unique_id, get_by_name = idFromName, idFromString, newUniqueId, getByName
 
@@ -192,6 +251,11 @@ class _RpcMethod:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._stub._rpc(self._name, args, kwargs)
+
+    def __await__(self) -> Any:
+        # ``await stub.prop`` reads a property over RPC: a getter (``@property``) answers its value;
+        # a plain instance attribute is not exposed (workerd: "does not implement the method").
+        return self._stub._rpc(self._name, (), {}, property_read=True).__await__()
 
     def __repr__(self) -> str:
         return f"<RPC method {self._name} of {self._stub!r}>"
@@ -221,7 +285,7 @@ class DurableObjectStub:
         def call(instance: Any) -> Any:
             handler = getattr(instance, "fetch", None)
             if handler is None:
-                raise JsException("Handler does not export a fetch() function.", "TypeError")
+                raise JsException("Handler does not export a fetch() function.", "Error")  # workerd
 
             async def run() -> Response:
                 response = await call_relaxed(handler, inbound)
@@ -233,7 +297,7 @@ class DurableObjectStub:
 
         return await self._send("fetch", request.url, call)
 
-    async def _rpc(self, method: str, args: tuple, kwargs: dict) -> Any:
+    async def _rpc(self, method: str, args: tuple, kwargs: dict, *, property_read: bool = False) -> Any:
         host = self._namespace.host
         if method.startswith("_") or method in RPC_RESERVED_NAMES:
             why = ("names starting with '_' are private" if method.startswith("_")
@@ -244,6 +308,12 @@ class DurableObjectStub:
 
         def call(instance: Any) -> Any:
             fn = getattr(type(instance), method, None)
+            if property_read:
+                if isinstance(inspect.getattr_static(type(instance), method, None), property):
+                    return getattr(instance, method)
+                if fn is not None and callable(fn):
+                    raise JsException(f"{method} is an RPC method: call it (await stub.{method}(...)) "
+                                      "instead of awaiting the attribute", "TypeError")
             if fn is None or not callable(fn):
                 raise JsException(f'The RPC receiver does not implement the method "{method}".', "TypeError")
             return getattr(instance, method)(*cloned_args, **cloned_kwargs)
@@ -382,7 +452,7 @@ class LiveObject:
         self.host = host
         self.id = id
         self.hex = id.toString()
-        self.label = id.name if id.name is not None else self.hex
+        self.label = id.name if id.name is not None else host.names.get(self.hex, self.hex)
         self.storage = host.storage(self.hex)
         self.ctx = DurableObjectState(self)
         self.instance: Any = None
@@ -491,6 +561,18 @@ class LiveObject:
                         f"blockConcurrencyWhile() callback failed: {type(failed).__name__}: {failed}"))
 
         task = rt.loop.create_task(run(), name=f"blockConcurrencyWhile({self.label})")
+
+        def timed_out() -> None:
+            if task.done() or self.dead:
+                return
+            self.trace("do_block_concurrency", phase="timeout", seconds=BLOCK_CONCURRENCY_TIMEOUT_SECONDS)
+            self.host.crash(self.hex, reason="blockConcurrencyWhile_timeout", error=reset_error(
+                f"blockConcurrencyWhile() callback did not finish within {BLOCK_CONCURRENCY_TIMEOUT_SECONDS:g} "
+                "seconds; the Durable Object was reset."))
+
+        timer = rt.call_later(BLOCK_CONCURRENCY_TIMEOUT_SECONDS, timed_out,
+                              label=f"blockConcurrencyWhile-timeout:{self.label}")
+        task.add_done_callback(lambda _t: timer.cancel())
         self.bcw_tasks.add(task)
         task.add_done_callback(self.bcw_tasks.discard)
         task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved by the awaiter
@@ -533,7 +615,10 @@ class ObjectClass:
         self.cls = worker.export(class_name)
         self.sqlite_backed = _sqlite_backed(worker.config, class_name)
         date = worker.config.compatibility_date or ""
-        self.delete_all_deletes_alarm = date >= DELETE_ALL_DELETES_ALARM_SINCE
+        # ... or earlier with the delete_all_deletes_alarm compatibility flag (storage API docs, deleteAll).
+        flags = set(getattr(worker.config, "compatibility_flags", None) or ())
+        self.delete_all_deletes_alarm = (date >= DELETE_ALL_DELETES_ALARM_SINCE
+                                         or DELETE_ALL_DELETES_ALARM_FLAG in flags)
         self.has_alarm_handler = callable(getattr(self.cls, "alarm", None))
         self.live: dict[str, LiveObject] = {}
         self.storages: dict[str, ObjectStorage] = {}
@@ -611,7 +696,8 @@ class ObjectClass:
         return region
 
     def _id(self, hex_id: str) -> DurableObjectId:
-        return DurableObjectId(hex_id, self.names.get(hex_id), f"{self.worker.name}:{self.class_name}")
+        key = f"{self.worker.name}:{self.class_name}"
+        return DurableObjectId(hex_id, self.names.get(hex_id), key, _jurisdiction_of(key, hex_id)[1])
 
     async def deliver(self, id: DurableObjectId, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
         """Run one event on the object ``id`` and return its result to the caller.
@@ -746,13 +832,21 @@ class ObjectClass:
         rt.trace.record("do_alarm", binding=self.binding_name, object=label, id=hex_id, phase="run", retry=retry)
 
         def call(instance: Any) -> Any:
+            storage = self.storage(hex_id)
+            storage.running_alarm, storage.alarm_touched = ms, False
             return call_relaxed(instance.alarm, info)
 
+        touched = False
         try:
             await self.deliver(self._id(hex_id), "alarm", "alarm", call)
         except Exception as exc:  # noqa: BLE001 - a failed alarm is retried
             storage = self.storage(hex_id)
-            if storage.closed or storage.alarm_ms() != ms:
+            touched = storage.alarm_touched
+            storage.running_alarm, storage.alarm_touched = None, False
+            # setAlarm()/deleteAlarm() in the failed handler replaced this alarm: no retry
+            # ("Calling deleteAlarm() inside the alarm() handler may prevent retries"; workerd
+            # cancels the running alarm's retries when the alarm is rescheduled).
+            if storage.closed or touched or storage.alarm_ms() != ms:
                 return
             if retry < ALARM_MAX_RETRIES:
                 delay = ALARM_FIRST_RETRY_DELAY * (2 ** retry)
@@ -764,6 +858,8 @@ class ObjectClass:
                                 retries=retry, error=f"{type(exc).__name__}: {exc}")
                 self._clear_alarm(hex_id, ms)
             return
+        storage = self.storage(hex_id)
+        storage.running_alarm, storage.alarm_touched = None, False
         rt.trace.record("do_alarm", binding=self.binding_name, object=label, id=hex_id, phase="done", retry=retry)
         self._clear_alarm(hex_id, ms)
 

@@ -26,7 +26,9 @@ from course.runtime.sqlite_errors import describe
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, to_py, wrap
 
 # -- limits (https://developers.cloudflare.com/durable-objects/platform/limits/) -------------
-#: Key size of the KV API: 2 KiB (KV-backed objects; SQLite-backed: key + value <= 2 MB).
+#: Key size of the KV API of KV-backed objects: 2 KiB. SQLite-backed objects have no key limit of
+#: their own: "Key and value combined cannot exceed 2 MB" (checked in ``_check_value``; local
+#: workerd accepts a 2049-byte key on a SQLite-backed object).
 MAX_KEY_BYTES = 2048
 #: Value size of a KV-backed object: 128 KiB.
 MAX_KV_BACKED_VALUE_BYTES = 128 * 1024
@@ -41,6 +43,12 @@ MAX_SQL_BOUND_PARAMETERS = 100
 MAX_SQL_STATEMENT_BYTES = 100_000
 #: SQL API: maximum number of columns per table.
 MAX_SQL_COLUMNS = 100
+#: SQL API: maximum arguments per SQL function.
+MAX_SQL_FUNCTION_ARGS = 32
+#: SQL API: maximum bytes in a LIKE or GLOB pattern (workerd: "LIKE or GLOB pattern too complex").
+MAX_SQL_LIKE_PATTERN_BYTES = 50
+#: SQLite-backed objects: storage per object, 10 GB (1 GB = 10**9 bytes).
+MAX_SQLITE_DATABASE_BYTES = 10 * 10**9
 
 #: Hidden tables used by the platform; the SQL API may not read them (as on Cloudflare).
 KV_TABLE = "_cf_KV"
@@ -122,20 +130,21 @@ def decode_value(data: bytes) -> Any:
     return wrap(pickle.loads(data))
 
 
-def _check_key(key: Any) -> str:
+def _check_key(key: Any, *, limit: bool = True) -> str:
+    """A valid key; ``limit`` applies the 2 KiB key size of KV-backed objects."""
     if not isinstance(key, str):
         raise JsException(f"Storage keys must be strings, got {type(key).__name__}", "TypeError")
-    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+    if limit and len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise JsException(f"Keys cannot be larger than {MAX_KEY_BYTES} bytes.", "RangeError")
     return key
 
 
-def _check_keys(keys: Any, what: str) -> list[str]:
+def _check_keys(keys: Any, what: str, *, limit: bool = True) -> list[str]:
     keys = list(keys)
     if len(keys) > MAX_KEYS_PER_CALL:
         raise JsException(f"{what}() accepts at most {MAX_KEYS_PER_CALL} keys at once; "
                           f"{len(keys)} were given.", "RangeError")
-    return [_check_key(k) for k in keys]
+    return [_check_key(k, limit=limit) for k in keys]
 
 
 def _utf8(key: str) -> bytes:
@@ -181,10 +190,17 @@ class ObjectStorage:
         self._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_SQL_BOUND_PARAMETERS)
         self._db.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_STATEMENT_BYTES)
         self._db.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, MAX_SQL_COLUMNS)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_FUNCTION_ARG, MAX_SQL_FUNCTION_ARGS)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_SQL_LIKE_PATTERN_BYTES)
+        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        # Past 10 GB, writes fail with SQLITE_FULL ("database or disk is full"), as on Cloudflare.
+        self._db.execute(f"PRAGMA max_page_count = {MAX_SQLITE_DATABASE_BYTES // page_size}")
         self._db.execute(f"CREATE TABLE IF NOT EXISTS {KV_TABLE} (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID")
         self._db.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
         self._user_sql = False
         self._denied: str | None = None
+        #: tables a statement reads, collected by the authorizer while it is prepared (rowsRead)
+        self._reads: set[str] | None = None
         self._db.set_authorizer(self._authorize)
         self._in_txn = False
         self._savepoints = 0
@@ -192,6 +208,11 @@ class ObjectStorage:
         self.closed = False
         #: setAlarm() needs an alarm() handler on the class (set by the namespace)
         self.has_alarm_handler = True
+        #: While the alarm() handler runs: the time it was scheduled for. getAlarm() then answers
+        #: None unless setAlarm() was called since the handler started (alarms docs, getAlarm).
+        self.running_alarm: int | None = None
+        #: setAlarm()/deleteAlarm() was called while the handler ran: a failure is not retried.
+        self.alarm_touched = False
         self._sql = SqlStorage(self) if sqlite_backed else None
         self._kv = SyncKV(self) if sqlite_backed else None
 
@@ -269,6 +290,8 @@ class ObjectStorage:
 
     # -- the user-facing SQL guard ------------------------------------------------------------
     def _authorize(self, action: int, arg1: Any, arg2: Any, db: Any, trigger: Any) -> int:
+        if self._reads is not None and action == sqlite3.SQLITE_READ and isinstance(arg1, str):
+            self._reads.add(arg1)
         if self._user_sql:
             for table in (arg1, arg2):
                 if isinstance(table, str) and table.lower().startswith("_cf_") and action in (
@@ -301,11 +324,11 @@ class ObjectStorage:
 
     def get_now(self, keys: Any) -> Any:
         if isinstance(keys, (list, tuple)):
-            checked = _check_keys(keys, "get")
+            checked = _check_keys(keys, "get", limit=not self.sqlite_backed)
             self._op("get", False)
             found = {k: self._get_one(k) for k in dict.fromkeys(checked)}
             return JsObject({k: found[k] for k in sorted(found, key=_utf8) if found[k] is not None})
-        key = _check_key(keys)
+        key = _check_key(keys, limit=not self.sqlite_backed)
         self._op("get", False)
         return self._get_one(key)
 
@@ -315,7 +338,7 @@ class ObjectStorage:
 
     def put_now(self, key_or_entries: Any, value: Any = _DELETED) -> None:
         if isinstance(key_or_entries, dict) and value is _DELETED:
-            keys = _check_keys(key_or_entries.keys(), "put")
+            keys = _check_keys(key_or_entries.keys(), "put", limit=not self.sqlite_backed)
             encoded = [(k, self._check_value(k, key_or_entries[k])) for k in keys]
             self._op("put", True)
             for k, data in encoded:
@@ -323,7 +346,7 @@ class ObjectStorage:
             return
         if value is _DELETED:
             raise JsException("put() takes a key and a value, or a dict of entries", "TypeError")
-        key = _check_key(key_or_entries)
+        key = _check_key(key_or_entries, limit=not self.sqlite_backed)
         data = self._check_value(key, value)
         self._op("put", True)
         self._put_one(key, data)
@@ -334,10 +357,10 @@ class ObjectStorage:
 
     def delete_now(self, keys: Any) -> Any:
         if isinstance(keys, (list, tuple)):
-            checked = _check_keys(keys, "delete")
+            checked = _check_keys(keys, "delete", limit=not self.sqlite_backed)
             self._op("delete", True)
             return sum(1 for k in dict.fromkeys(checked) if self._delete_one(k))
-        key = _check_key(keys)
+        key = _check_key(keys, limit=not self.sqlite_backed)
         self._op("delete", True)
         return self._delete_one(key)
 
@@ -373,10 +396,12 @@ class ObjectStorage:
             raise JsException(f"list() got unknown option(s) {sorted(unknown)}; allowed: "
                               f"{sorted(allowed - {'allowConcurrency', 'noCache'})}", "TypeError")
         if opts.get("start") is not None and opts.get("startAfter") is not None:
-            raise JsException("list() cannot take both start and startAfter", "TypeError")
+            raise JsException("list() cannot be called with both start and startAfter values.", "TypeError")
         limit = opts.get("limit")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
-            raise JsException(f"list() limit must be a positive integer, got {limit!r}", "RangeError")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise JsException(f"list() limit must be a number, got {type(limit).__name__}", "TypeError")
+        if limit is not None and limit <= 0:
+            raise JsException("List limit must be positive.", "TypeError")  # workerd's text
         self._op("list", False)
         where, params = [], []
         # TEXT compares with memcmp over UTF-8 in SQLite (BINARY collation): byte order.
@@ -462,6 +487,8 @@ class ObjectStorage:
     async def getAlarm(self, options: Any = None, **_: Any) -> int | None:  # noqa: N802
         """The alarm time (ms since the epoch) or None."""
         self._op("getAlarm", False)
+        if self.running_alarm is not None and not self.alarm_touched:
+            return None  # the running alarm is no longer "set" (alarms docs, getAlarm)
         return self.alarm_ms()
 
     async def setAlarm(self, scheduled_time: Any, options: Any = None, **_: Any) -> None:  # noqa: N802
@@ -471,10 +498,14 @@ class ObjectStorage:
                               "setAlarm()", "TypeError")
         ms = _to_millis(scheduled_time)
         self._op("setAlarm", True)
+        if self.running_alarm is not None:
+            self.alarm_touched = True
         self._set_alarm_row(ms)
 
     async def deleteAlarm(self, options: Any = None, **_: Any) -> None:  # noqa: N802
         self._op("deleteAlarm", True)
+        if self.running_alarm is not None:
+            self.alarm_touched = True
         self._set_alarm_row(None)
 
     get_alarm, set_alarm, delete_alarm = getAlarm, setAlarm, deleteAlarm
@@ -504,25 +535,45 @@ class StorageTransaction:
         self.rolled_back = False
 
     def rollback(self) -> None:
-        """Undo this transaction's writes when the callback returns."""
+        """Undo this transaction's writes when the callback returns; later operations on ``txn`` fail."""
         self.rolled_back = True
 
     def __getattr__(self, name: str) -> Any:
         if name in ("get", "put", "delete", "list", "getAlarm", "setAlarm", "deleteAlarm",
                     "get_alarm", "set_alarm", "delete_alarm"):
+            if self.rolled_back:
+                # "After rollback() is called, any subsequent operations on the txn Object will
+                # fail with an exception" (storage API docs); the text is workerd's.
+                async def refused(*_: Any, **__: Any) -> Any:
+                    raise JsException(f"Cannot {name}() on rolled back transaction", "Error")
+                return refused
             return getattr(self._storage, name)
         raise AttributeError(f"a storage transaction has no {name!r}")
 
 
 class SqlCursor:
-    """The result of ``sql.exec()``: iterate rows (dicts), ``toArray()``, ``one()``, ``raw()``."""
+    """The result of ``sql.exec()``: iterate rows (dicts), ``next()``, ``toArray()``, ``one()``, ``raw()``.
 
-    def __init__(self, columns: list[str], rows: list[tuple], rows_read: int, rows_written: int) -> None:
+    As on Cloudflare, ``rowsRead`` grows as the cursor is consumed: a row counts once SQLite has
+    stepped onto it, and SQLite steps one row ahead of the row handed out (workerd: after the first
+    ``next()`` of ten rows, ``rowsRead`` is 2). Once the cursor is exhausted, ``rowsRead`` is the
+    statement's estimate of rows scanned (see :meth:`SqlStorage.exec`), if larger.
+    """
+
+    def __init__(self, columns: list[str], rows: list[tuple], rows_read: int, rows_written: int,
+                 prior_reads: int = 0) -> None:
         self.columnNames = JsArray(columns)
         self._rows = rows
         self._pos = 0
-        self.rowsRead = rows_read
+        self._scanned = rows_read
+        self._prior = prior_reads
         self.rowsWritten = rows_written
+
+    @property
+    def rowsRead(self) -> int:  # noqa: N802 - Cloudflare's name
+        if self._pos >= len(self._rows):
+            return self._prior + max(len(self._rows), self._scanned)
+        return self._prior + self._pos + 1  # SQLite has stepped onto the row handed out next
 
     column_names = property(lambda self: self.columnNames)
     rows_read = property(lambda self: self.rowsRead)
@@ -531,23 +582,30 @@ class SqlCursor:
     def _row(self, row: tuple) -> JsObject:
         return JsObject({c: wrap(_as_js_number(v)) for c, v in zip(self.columnNames, row)})
 
+    def _raw_row(self, row: tuple) -> JsArray:
+        return JsArray(wrap(_as_js_number(v)) for v in row)
+
     def _take(self) -> list[tuple]:
         rows, self._pos = self._rows[self._pos:], len(self._rows)
         return rows
 
-    def __iter__(self) -> Iterator[JsObject]:
-        while self._pos < len(self._rows):
-            self._pos += 1
-            yield self._row(self._rows[self._pos - 1])
-
-    def next(self) -> JsObject:
-        """JS iterator protocol: ``{done, value}``."""
+    def _advance(self) -> tuple | None:
         if self._pos < len(self._rows):
             self._pos += 1
-            return JsObject({"done": False, "value": self._row(self._rows[self._pos - 1])})
-        return JsObject({"done": True})
+            return self._rows[self._pos - 1]
+        return None
+
+    def __iter__(self) -> Iterator[JsObject]:
+        while (row := self._advance()) is not None:
+            yield self._row(row)
+
+    def next(self) -> JsObject:
+        """JS iterator protocol: ``{done: False, value: row}``, then ``{done: True}``."""
+        row = self._advance()
+        return JsObject({"done": True}) if row is None else JsObject({"done": False, "value": self._row(row)})
 
     def toArray(self) -> JsArray:  # noqa: N802
+        """The remaining rows."""
         return JsArray(self._row(r) for r in self._take())
 
     to_array = toArray
@@ -559,9 +617,43 @@ class SqlCursor:
             raise JsException(f"Expected exactly one result from SQL query, but got {got}.", "Error")
         return self._row(rows[0])
 
-    def raw(self) -> Iterator[JsArray]:
-        for row in self._take():
-            yield JsArray(wrap(_as_js_number(v)) for v in row)
+    def raw(self) -> "RawSqlCursor":
+        """The same rows as arrays of values; it shares this cursor's position."""
+        return RawSqlCursor(self)
+
+
+class RawSqlCursor:
+    """``cursor.raw()``: an iterator of rows as arrays, with ``next()`` and ``toArray()``.
+
+    It consumes the same results as its cursor: ``cursor.raw().next()`` then
+    ``cursor.toArray()`` gives the first row as an array and the rest as objects (SQL API docs).
+    """
+
+    def __init__(self, cursor: SqlCursor) -> None:
+        self._cursor = cursor
+
+    def __iter__(self) -> Iterator[JsArray]:
+        while (row := self._cursor._advance()) is not None:
+            yield self._cursor._raw_row(row)
+
+    def __next__(self) -> JsArray:
+        row = self._cursor._advance()
+        if row is None:
+            raise StopIteration
+        return self._cursor._raw_row(row)
+
+    def next(self) -> JsObject:
+        row = self._cursor._advance()
+        return JsObject({"done": True}) if row is None else JsObject({"done": False, "value": self._cursor._raw_row(row)})
+
+    def toArray(self) -> JsArray:  # noqa: N802
+        return JsArray(self._cursor._raw_row(r) for r in self._cursor._take())
+
+    to_array = toArray
+
+    @property
+    def columnNames(self) -> JsArray:  # noqa: N802
+        return self._cursor.columnNames
 
 
 #: Largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
@@ -609,6 +701,45 @@ def _bind_value(value: Any) -> Any:
 
 
 _WRITE_RE = re.compile(r"^(\s|--[^\n]*\n|/\*.*?\*/)*(UPDATE|DELETE)\b", re.I | re.S)
+#: Statements that may scan tables (the others, DDL and PRAGMA, get no query plan).
+_READING_RE = re.compile(r"^(\s|--[^\n]*\n|/\*.*?\*/)*(SELECT|WITH|UPDATE|DELETE|INSERT|REPLACE|VALUES)\b", re.I | re.S)
+_LIMIT_RE = re.compile(r"\bLIMIT\b", re.I)
+_SCAN_RE = re.compile(r"^SCAN (\w+)")
+
+
+def _scan_estimate(storage: "ObjectStorage", stmt: str, params: tuple) -> int:
+    """Rows a statement reads by scanning whole tables, from SQLite's query plan.
+
+    Python's sqlite3 does not expose ``sqlite3_stmt_status``, so rows read are estimated: each
+    full ``SCAN`` of a table in ``EXPLAIN QUERY PLAN`` reads all its rows (``SELECT count(*)``,
+    a ``WHERE`` on an unindexed column, an ``UPDATE`` that scans: what workerd reports). A
+    ``SEARCH`` reads what it returns or changes, counted by the caller. With ``LIMIT`` a scan
+    may stop early, so no estimate is made (rowsRead is then the rows stepped onto); sorts
+    (workerd counts the sorter's rows again) and joins are undercounted.
+    """
+    if not _READING_RE.match(stmt) or _LIMIT_RE.search(stmt):
+        return 0
+    db = storage._db
+    storage._reads = set()
+    try:
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + stmt, params)]
+        reads = {t.lower(): t for t in storage._reads}
+    except sqlite3.Error:
+        return 0  # the statement itself will raise the error
+    finally:
+        storage._reads = None
+    total = 0
+    for detail in plan:
+        match = _SCAN_RE.match(detail)
+        if match is None or match.group(1) == "CONSTANT":
+            continue
+        table = reads.get(match.group(1).lower())
+        if table is None and len(reads) == 1:  # an alias of the one table read
+            table = next(iter(reads.values()))
+        if table is None or table.lower().startswith("_cf_"):
+            continue
+        total += db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return total
 
 
 class SqlStorage:
@@ -636,18 +767,22 @@ class SqlStorage:
         columns: list[str] = []
         rows: list[tuple] = []
         s._user_sql, s._denied = True, None
-        scanned = 0
+        prior_reads = 0  # rows read by the statements before the last one
+        estimate = 0
         stmt = ""
         try:
             for i, stmt in enumerate(statements):
+                if i:
+                    prior_reads += max(len(rows), estimate)
+                stmt_params = params if i == len(statements) - 1 else ()
                 changes_before = s._db.total_changes
-                cur = s._db.execute(stmt, params if i == len(statements) - 1 else ())
+                estimate = _scan_estimate(s, stmt, stmt_params)
+                cur = s._db.execute(stmt, stmt_params)
                 columns = [d[0] for d in cur.description or ()]
                 rows = cur.fetchall()
-                # SQLite does not report rows scanned; an UPDATE or DELETE reads at least the
-                # rows it changes (workerd counts them in rowsRead).
+                # An UPDATE or DELETE reads at least the rows it changes (workerd counts them).
                 if _WRITE_RE.match(stmt):
-                    scanned += s._db.total_changes - changes_before
+                    estimate = max(estimate, s._db.total_changes - changes_before)
         except sqlite3.Error as exc:
             if s._denied is not None:
                 raise JsException(f"access to {s._denied} is prohibited: SQLITE_AUTH", "Error") from None
@@ -656,7 +791,7 @@ class SqlStorage:
             s._user_sql = False
         written = s._db.total_changes - before
         s.pending_writes += written
-        return SqlCursor(columns, rows, rows_read=len(rows) + scanned, rows_written=written)
+        return SqlCursor(columns, rows, rows_read=estimate, rows_written=written, prior_reads=prior_reads)
 
     @property
     def databaseSize(self) -> int:  # noqa: N802
