@@ -487,14 +487,10 @@ class KVNamespace:
 
 
 class _ListResult(JsObject):
-    """``list()``'s result: ``result.keys`` is the array of keys, as in JavaScript, not dict.keys."""
+    """``list()``'s result: ``result.keys`` is the array of keys, as in JavaScript (JsObject
+    lets data win over the dict method of the same name)."""
 
     __slots__ = ()
-
-    def __getattribute__(self, name: str) -> Any:
-        if name == "keys":
-            return dict.__getitem__(self, "keys")
-        return super().__getattribute__(name)
 
 
 class _JsMap(dict):

@@ -498,13 +498,14 @@ class Runtime:
         return storage_view(self, binding, name)
 
     # -- logging -----------------------------------------------------------------------------
-    def log(self, level: str, message: str, *, worker: str | None = None) -> None:
+    def log(self, level: str, message: str, *, worker: str | None = None, echo: bool = True) -> None:
+        """Record a Worker log line; ``echo=False`` when the caller already printed it."""
         if worker is None:
             w = current_worker.get()
             worker = getattr(w, "name", None)
         self.logs.append(LogLine(self.clock.now(), level, message, worker))
         self.trace.record("log", level=level, message=message, worker=worker)
-        if self.echo_logs or level == "error":
+        if echo and (self.echo_logs or level == "error"):
             print(f"[{level}] {message}", file=sys.stderr if level in ("error", "warn") else sys.stdout)
 
     # -- clients -----------------------------------------------------------------------------

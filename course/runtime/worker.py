@@ -24,6 +24,7 @@ from course.workers.jsproxy import wrap
 
 from .clock import virtualize_module_globals
 from .config import ConfigError, WranglerConfig, read_dev_vars
+from .worker_print import capture_prints
 
 _IMPORT_LOCK = threading.RLock()
 
@@ -160,6 +161,7 @@ def import_main(config: WranglerConfig) -> ModuleType:
             spec = importlib.util.spec_from_file_location(name, main)
             assert spec is not None and spec.loader is not None
             module = importlib.util.module_from_spec(spec)
+            capture_prints(module.__dict__)
             sys.modules[name] = module
             try:
                 spec.loader.exec_module(module)
@@ -178,6 +180,7 @@ def import_main(config: WranglerConfig) -> ModuleType:
             sys.modules.update(set_aside)
     for m in project:
         virtualize_module_globals(m.__dict__)
+        capture_prints(m.__dict__)
     module.__course_project_modules__ = {m.__name__: m for m in project}  # type: ignore[attr-defined]
     return module
 
@@ -205,6 +208,7 @@ class _KeptModule(importlib.abc.Loader):
         return self.inner.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
+        capture_prints(module.__dict__)
         self.inner.exec_module(module)
         virtualize_module_globals(module.__dict__)
         self.table[module.__name__] = module

@@ -7,7 +7,28 @@ default export is ``class Default(WorkerEntrypoint)``; the platform constructs i
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable
+import functools
+from typing import Any, Awaitable, Callable, Protocol
+
+
+class Context(Protocol):
+    """The type of ``ctx`` as the Python SDK declares it (anything with ``waitUntil``)."""
+
+    def waitUntil(self, other: Awaitable[Any]) -> None: ...  # noqa: N802 - Cloudflare's name
+
+
+def handler(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``@handler`` on a module-level ``on_fetch(request, env, ctx)``.
+
+    On Cloudflare it turns the JavaScript request into ``workers.Request`` and wraps ``env`` so
+    bindings take Python values. Here both already are Python, so it only marks the function.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 class ExecutionContext:

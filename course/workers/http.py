@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json as _json
 from http import HTTPStatus
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping, TypedDict
 from urllib.parse import urlsplit
 
 from .jsproxy import JsBuffer, JsException, wrap
@@ -141,6 +141,14 @@ class Headers:
         return f"Headers({dict(self.items())!r})"
 
 
+class RequestHeaders(Headers):
+    """A Request's headers as the Python SDK gives them (an ``email.message.Message``): a
+    missing name reads as None with ``headers["x"]`` too, instead of raising KeyError."""
+
+    def __getitem__(self, name: str) -> str | None:  # type: ignore[override]
+        return self.get(name)
+
+
 def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
     """Body bytes and the content-type the Fetch API would infer for that body type."""
     if body is None:
@@ -151,6 +159,13 @@ def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
         return bytes(body), None
     if hasattr(body, "to_bytes") and callable(body.to_bytes):
         return bytes(body.to_bytes()), None
+    from .blob import Blob
+    from .formdata import FormData
+
+    if isinstance(body, FormData):
+        return body.encode()
+    if isinstance(body, Blob):
+        return body._data, body.content_type or None
     if isinstance(body, (dict, list)):
         raise TypeError(
             "Response/Request body must be str, bytes or None; to send JSON use "
@@ -174,6 +189,10 @@ class _Body:
         return self._used
 
     @property
+    def body_used(self) -> bool:
+        return self._used
+
+    @property
     def body(self) -> bytes | None:
         return self._body
 
@@ -193,17 +212,29 @@ class _Body:
     async def text(self) -> str:
         return self._consume().decode("utf-8", errors="replace")
 
-    async def json(self) -> Any:
+    async def buffer(self) -> JsBuffer:
+        """The Python SDK's name for ``arrayBuffer()``."""
+        return await self.bytes()
+
+    async def json(self, **kwargs: Any) -> Any:
         raw = self._consume()
         try:
-            return wrap(_json.loads(raw.decode("utf-8") if raw else ""))
+            return wrap(_json.loads(raw.decode("utf-8") if raw else "", **kwargs))
         except ValueError as exc:
             raise JsException(f"Unexpected token in JSON: {exc}", "SyntaxError") from None
 
-    async def formData(self) -> dict[str, str]:  # noqa: N802
-        from urllib.parse import parse_qsl
+    async def form_data(self) -> Any:
+        """The body as ``workers.FormData`` (url-encoded or multipart/form-data)."""
+        from .formdata import FormData
 
-        return dict(parse_qsl(self._consume().decode("utf-8")))
+        return FormData.parse(self._consume(), self.headers.get("content-type"))
+
+    formData = form_data  # noqa: N815 - Fetch name
+
+    async def blob(self) -> Any:
+        from .blob import Blob
+
+        return Blob([self._consume()], content_type=self.headers.get("content-type") or "")
 
 
 class Request(_Body):
@@ -234,7 +265,7 @@ class Request(_Body):
                               "'https://example.com/path')", "TypeError")
         self.url = url
         self.method = (method or "GET").upper()
-        self.headers = Headers(headers)
+        self.headers = RequestHeaders(headers)
         data, ctype = _encode_body(body)
         if data is not None and self.method in ("GET", "HEAD"):
             raise JsException("Request with a GET or HEAD method cannot have a body.", "TypeError")
@@ -252,6 +283,14 @@ class Request(_Body):
     @property
     def js_object(self) -> "Request":
         return self
+
+    #: The Python SDK keeps the JavaScript Request here; examples pass it on to other APIs.
+    _js_request = js_object
+
+    @classmethod
+    def new(cls, *args: Any, **kwargs: Any) -> "Request":
+        """``js.Request.new(...)``, the spelling Pyodide uses for JS constructors."""
+        return cls(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url}>"
@@ -274,9 +313,13 @@ class _ClassOrInstanceMethod:
 class Response(_Body):
     """A Workers ``Response``: ``Response(body, status=200, headers=..., web_socket=...)``."""
 
-    def __init__(self, body: Any = None, init: Mapping[str, Any] | None = None, *, status: int | None = None,
-                 statusText: str | None = None, status_text: str | None = None, headers: Any = None,
-                 web_socket: Any = None, webSocket: Any = None, **_: Any) -> None:
+    def __init__(self, body: Any = None, status: Any = None, status_text: str | None = None, headers: Any = None,
+                 web_socket: Any = None, *, statusText: str | None = None, webSocket: Any = None,
+                 init: Mapping[str, Any] | None = None, **_: Any) -> None:
+        # The Python SDK's order is (body, status, status_text, headers, web_socket); the
+        # JavaScript one is (body, init): a mapping in second place is a JS init object.
+        if isinstance(status, Mapping):
+            init, status = status, None
         options = dict(init or {})
         status = status if status is not None else options.get("status", 200)
         headers = headers if headers is not None else options.get("headers")
@@ -284,6 +327,7 @@ class Response(_Body):
         text = statusText or status_text or options.get("statusText")
         if not isinstance(status, int) or isinstance(status, bool):
             raise JsException(f"Response status must be an integer, got {status!r}", "TypeError")
+        status = int(status)  # an http.HTTPStatus is accepted, as by the Python SDK
         if status == 101:
             if web_socket is None:
                 raise JsException("Responses with status 101 must carry a webSocket "
@@ -315,19 +359,50 @@ class Response(_Body):
         return self.webSocket
 
     @property
+    def status_text(self) -> str:
+        return self.statusText
+
+    @property
+    def type(self) -> str:
+        return "default"
+
+    def raise_for_status(self) -> None:
+        """Raise ``OSError`` for a 4xx/5xx status (pyodide.http.FetchResponse behaviour)."""
+        if 400 <= self.status < 600:
+            kind = "Client" if self.status < 500 else "Server"
+            raise OSError(f"{self.status} {kind} Error: {self.statusText} for url: {self.url}")
+
+    def replace_body(self, body: Any) -> "Response":
+        """A new Response with this one's status and headers and another body."""
+        headers = Headers(self.headers)
+        if isinstance(body, (str, bytes)) or body is None:
+            headers.delete("content-length")
+        return Response(body, status=self.status, status_text=self.statusText, headers=headers)
+
+    @classmethod
+    def from_json(cls, data: Any, status: int = 200, status_text: str = "", headers: Any = None) -> "Response":
+        """``Response.from_json(data, status=200, status_text="", headers=None)``."""
+        return cls._json_factory(cls, data, None, status_text or None, headers, status=status)
+
+    @property
     def ok(self) -> bool:
         return 200 <= self.status <= 299
 
     @staticmethod
-    def _json_factory(cls: type, data: Any = None, init: Mapping[str, Any] | None = None, *,
-                      status: int | None = None, headers: Any = None, **kwargs: Any) -> "Response":
+    def _json_factory(cls: type, data: Any = None, init: Any = None, status_text: str | None = None,
+                      headers: Any = None, *, status: int | None = None, **kwargs: Any) -> "Response":
         from .jsproxy import to_py
 
+        # Python SDK order: Response.json(data, status, status_text, headers); JS: (data, init).
+        if init is not None and not isinstance(init, Mapping):
+            init, status = None, init if status is None else status
         hdrs = Headers(headers if headers is not None else (init or {}).get("headers"))
         if not hdrs.has("content-type"):
             hdrs.set("content-type", "application/json")
         body = _json.dumps(to_py(data), separators=(",", ":"), default=_json_default)
-        return cls(body, init, status=status, headers=hdrs, **kwargs)
+        if status_text:
+            kwargs["statusText"] = status_text
+        return cls(body, status=status, headers=hdrs, init=init, **kwargs)
 
     # `Response.json(data)` builds a response; `await response.json()` reads one.
     json = _ClassOrInstanceMethod(_json_factory.__func__, _Body.json)  # type: ignore[attr-defined]
@@ -365,3 +440,41 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime.datetime, datetime.date)):
         return value.isoformat()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+#: What ``workers.fetch`` returns (the Python SDK's base class of Response).
+FetchResponse = Response
+
+
+class RequestInitCfProperties(TypedDict, total=False):
+    """``cf`` options of a subrequest
+    (https://developers.cloudflare.com/workers/runtime-apis/request/#the-cf-property-requestinitcfproperties)."""
+
+    apps: bool | None
+    cacheEverything: bool | None
+    cacheKey: str | None
+    cacheTags: list[str] | None
+    cacheTtl: int
+    cacheTtlByStatus: dict[str, int]
+    image: Any
+    mirage: bool | None
+    polish: str | None
+    resolveOverride: str | None
+    scrapeShield: bool | None
+    webp: bool | None
+
+
+class FetchKwargs(TypedDict, total=False):
+    """Keyword options of ``fetch`` and ``Request``
+    (https://developers.cloudflare.com/workers/runtime-apis/request/#options)."""
+
+    headers: Any
+    body: Any
+    method: str | None
+    redirect: str | None
+    cf: RequestInitCfProperties | None
+
+
+#: Body types, as the Python SDK names them (documentation aliases).
+JSBody = "Blob | JsBuffer | FormData"
+Body = "str | bytes | FormData | JSBody"

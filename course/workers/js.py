@@ -115,9 +115,187 @@ class Array:
         return JsArray(items)
 
 
+class URLSearchParams:
+    """``js.URLSearchParams``: ordered query parameters (``get``, ``getAll``, ``has``, ``set``...)."""
+
+    def __init__(self, init: Any = "") -> None:
+        from urllib.parse import parse_qsl
+
+        if isinstance(init, str):
+            self._pairs = parse_qsl(init.lstrip("?"), keep_blank_values=True)
+        elif isinstance(init, dict):
+            self._pairs = [(str(k), str(v)) for k, v in init.items()]
+        else:
+            self._pairs = [(str(k), str(v)) for k, v in init]
+
+    @classmethod
+    def new(cls, init: Any = "") -> "URLSearchParams":
+        return cls(init)
+
+    def get(self, name: str) -> str | None:
+        return next((v for k, v in self._pairs if k == name), None)
+
+    def getAll(self, name: str) -> JsArray:  # noqa: N802
+        return JsArray(v for k, v in self._pairs if k == name)
+
+    def has(self, name: str) -> bool:
+        return any(k == name for k, _ in self._pairs)
+
+    def set(self, name: str, value: Any) -> None:
+        rest = [(k, v) for k, v in self._pairs if k != name]
+        first = next((i for i, (k, _) in enumerate(self._pairs) if k == name), len(rest))
+        rest.insert(min(first, len(rest)), (name, str(value)))
+        self._pairs = rest
+
+    def append(self, name: str, value: Any) -> None:
+        self._pairs.append((name, str(value)))
+
+    def delete(self, name: str) -> None:
+        self._pairs = [(k, v) for k, v in self._pairs if k != name]
+
+    def entries(self) -> JsArray:
+        return JsArray([k, v] for k, v in self._pairs)
+
+    def keys(self) -> JsArray:
+        return JsArray(k for k, _ in self._pairs)
+
+    def toString(self) -> str:  # noqa: N802
+        from urllib.parse import urlencode
+
+        return urlencode(self._pairs)
+
+    __str__ = toString
+
+    @property
+    def size(self) -> int:
+        return len(self._pairs)
+
+
+class URL:
+    """``js.URL``: ``URL.new(request.url).pathname``, ``.searchParams``, ``.hostname``..."""
+
+    def __init__(self, url: str, base: str | None = None) -> None:
+        from urllib.parse import urljoin, urlsplit
+
+        from .jsproxy import JsException
+
+        text = urljoin(str(base), str(url)) if base is not None else str(url)
+        parts = urlsplit(text)
+        if not parts.scheme or (parts.scheme in ("http", "https", "ws", "wss") and not parts.netloc):
+            raise JsException(f"Invalid URL string: {url!r}", "TypeError")
+        self.protocol = parts.scheme + ":"
+        self.username = parts.username or ""
+        self.password = parts.password or ""
+        self.hostname = parts.hostname or ""
+        default_ports = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+        self.port = "" if parts.port in (None, default_ports.get(parts.scheme)) else str(parts.port)
+        self.pathname = parts.path or "/"
+        self.searchParams = URLSearchParams(parts.query)
+        self.hash = f"#{parts.fragment}" if parts.fragment else ""
+
+    @classmethod
+    def new(cls, url: str, base: str | None = None) -> "URL":
+        return cls(url, base)
+
+    @property
+    def host(self) -> str:
+        return f"{self.hostname}:{self.port}" if self.port else self.hostname
+
+    @property
+    def origin(self) -> str:
+        return f"{self.protocol}//{self.host}"
+
+    @property
+    def search(self) -> str:
+        query = self.searchParams.toString()
+        return f"?{query}" if query else ""
+
+    @property
+    def href(self) -> str:
+        auth = f"{self.username}:{self.password}@" if self.username or self.password else ""
+        return f"{self.protocol}//{auth}{self.host}{self.pathname}{self.search}{self.hash}"
+
+    def toString(self) -> str:  # noqa: N802
+        return self.href
+
+    __str__ = toString
+
+    def __repr__(self) -> str:
+        return f"URL({self.href!r})"
+
+
+class crypto:  # noqa: N801 - JS name
+    """``js.crypto``: ``randomUUID()`` and ``getRandomValues()``, seeded by the runtime."""
+
+    @staticmethod
+    def _rng() -> Any:
+        import random
+
+        from .context import current_runtime
+
+        rt = current_runtime.get()
+        return rt.rng("js.crypto") if rt is not None else random.SystemRandom()
+
+    @staticmethod
+    def randomUUID() -> str:  # noqa: N802
+        import uuid
+
+        return str(uuid.UUID(int=crypto._rng().getrandbits(128), version=4))
+
+    @staticmethod
+    def getRandomValues(array: Any) -> Any:  # noqa: N802
+        rng = crypto._rng()
+        for i in range(len(array)):
+            array[i] = rng.getrandbits(8)
+        return array
+
+
+class Map(dict):
+    """``js.Map``: ``Map.new()`` / ``Map.new(entries)`` with ``get``, ``set``, ``has``, ``delete``, ``size``."""
+
+    @classmethod
+    def new(cls, entries: Any = None) -> "Map":
+        return cls(entries or [])
+
+    def set(self, key: Any, value: Any) -> "Map":
+        self[key] = value
+        return self
+
+    def has(self, key: Any) -> bool:
+        return key in self
+
+    def delete(self, key: Any) -> bool:
+        return self.pop(key, _MISSING) is not _MISSING
+
+    @property
+    def size(self) -> int:
+        return len(self)
+
+    def to_py(self, **_: Any) -> dict:
+        return to_py(dict(self))
+
+
+_MISSING = object()
+
+
+class Error:
+    """``js.Error.new(message)``: the JavaScript error type, as ``pyodide.ffi.JsException``."""
+
+    @staticmethod
+    def new(message: str = "") -> Any:
+        from .jsproxy import JsException
+
+        return JsException(message, "Error")
+
+
 def __getattr__(name: str) -> Any:
     # WebSocketPair lives with the WebSocket emulation; imported lazily so this module loads
     # without it.
+    if name in ("Blob", "File", "FormData"):
+        from . import blob, formdata
+
+        cls = getattr(blob, name, None) or getattr(formdata, name)
+        return _with_new(cls)
     if name == "WebSocketPair":
         from course.runtime.websockets import WebSocketPair  # type: ignore[import-not-found]
 
@@ -125,4 +303,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'js' has no attribute {name!r} in the course's emulated runtime")
 
 
-__all__ = ["Response", "Request", "Headers", "Object", "JSON", "Date", "console", "Array", "fetch"]
+def _with_new(cls: type) -> type:
+    """The class with a ``new`` classmethod (``js.Blob.new(...)``), set once."""
+    if "new" not in cls.__dict__:
+        cls.new = classmethod(lambda c, *a, **k: c(*a, **k))  # type: ignore[attr-defined]
+    return cls
+
+
+__all__ = ["Response", "Request", "Headers", "Object", "JSON", "Date", "console", "Array", "fetch",
+           "URL", "URLSearchParams", "crypto", "Map", "Error"]

@@ -20,10 +20,27 @@ class JsException(Exception):
         self.message = message
 
 
+#: The public methods of ``dict``. A JS object's *data* may use these names (a KV ``list()``
+#: result has ``keys``, a JSON body may have ``items``); in Pyodide ``obj.keys`` then reads the
+#: property, so JsObject attribute access prefers the data for them (see ``_shadowing``).
+DICT_METHOD_NAMES = frozenset(n for n in dir(dict) if not n.startswith("_"))
+
+
 class JsObject(dict):
-    """A JS object: a dict whose keys are also attributes (``r["x"]`` and ``r.x``)."""
+    """A JS object: a dict whose keys are also attributes (``r["x"]`` and ``r.x``).
+
+    Data wins over the dict methods of the same name, as properties do on a Pyodide
+    ``JsProxy``: for ``{"keys": [...]}``, ``obj.keys`` is that list. The value returned is
+    also callable as the dict method (``obj.keys()``), so ``json.dumps``, ``copy``, pickling
+    and other code that calls ``obj.items()`` on any mapping keep working.
+    """
 
     __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in DICT_METHOD_NAMES and dict.__contains__(self, name):
+            return _shadowing(dict.__getitem__(self, name), object.__getattribute__(self, name))
+        return object.__getattribute__(self, name)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -51,13 +68,60 @@ class JsObject(dict):
         return self
 
     def object_values(self) -> list:
-        return list(self.values())
+        return list(dict.values(self))
 
     def object_keys(self) -> list:
-        return list(self.keys())
+        return list(dict.keys(self))
 
     def object_entries(self) -> list:
-        return [[k, v] for k, v in self.items()]
+        return [[k, v] for k, v in dict.items(self)]
+
+
+class _Shadowing:
+    """Mixin: a data value that, called, runs the dict method its key shadows."""
+
+    _method: Any
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._method(*args, **kwargs)
+
+
+def _shadow_type(base: type) -> type:
+    # A module global under its own name, so the values pickle and deep-copy.
+    cls = type(f"_Shadowing{base.__name__.capitalize()}", (_Shadowing, base), {"__module__": __name__})
+    globals()[cls.__name__] = cls
+    return cls
+
+
+class _ShadowingObject(_Shadowing, JsObject):
+    __slots__ = ("_method",)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_method":
+            object.__setattr__(self, name, value)
+        else:
+            self[name] = value
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in ("_method", "__call__"):
+            return object.__getattribute__(self, name)
+        return JsObject.__getattribute__(self, name)
+
+
+def _shadowing(value: Any, method: Any) -> Any:
+    """``value`` (a copy that is also callable as ``method``), or ``method`` itself when the
+    value's type cannot carry it (None, bool): those fall back to plain dict behaviour."""
+    if isinstance(value, bool) or value is None:
+        return method
+    if isinstance(value, dict):
+        out: Any = _ShadowingObject(value)
+    else:
+        base = next((t for t in _SHADOWABLE_TYPES if isinstance(value, t)), None)
+        if base is None:
+            return value if callable(value) else method
+        out = _SHADOW_TYPES[base](value)
+    object.__setattr__(out, "_method", method)
+    return out
 
 
 class JsArray(list):
@@ -87,10 +151,15 @@ class JsBuffer(bytes):
         return bytes(self)
 
 
+_SHADOWABLE_TYPES: tuple[type, ...] = (JsArray, list, JsBuffer, bytes, str, int, float)
+_SHADOW_TYPES = {t: _shadow_type(JsArray if t is list else JsBuffer if t is bytes else t)
+                 for t in _SHADOWABLE_TYPES}
+
+
 def to_py(value: Any) -> Any:
     """Deep-convert proxies to plain Python containers."""
     if isinstance(value, dict):
-        return {k: to_py(v) for k, v in value.items()}
+        return {k: to_py(v) for k, v in dict.items(value)}
     if isinstance(value, (list, tuple)):
         return [to_py(v) for v in value]
     if isinstance(value, JsBuffer):
@@ -101,7 +170,7 @@ def to_py(value: Any) -> Any:
 def wrap(value: Any) -> Any:
     """Deep-convert plain Python containers to proxies (what Worker code receives)."""
     if isinstance(value, dict):
-        return JsObject({k: wrap(v) for k, v in value.items()})
+        return JsObject({k: wrap(v) for k, v in dict.items(value)})
     if isinstance(value, (list, tuple)):
         return JsArray(wrap(v) for v in value)
     if isinstance(value, (bytes, bytearray, memoryview)) and not isinstance(value, JsBuffer):
