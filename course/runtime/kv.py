@@ -18,7 +18,10 @@ default). The region of the running code is ``course.workers.context.current_reg
 one default region), so with a single region KV reads like a strongly consistent store. Every
 write is kept as a version stamped with its region and time on the runtime clock; a read in
 region R sees the newest version written in R or written long enough ago to have reached R.
-Expiry also follows the runtime clock (``rt.clock.wall()``).
+Expiry also follows the runtime clock (``rt.clock.wall()``). A read with ``cacheTtl`` is cached in
+its region for that long, so other regions' writes stay invisible there until it expires. Writing
+one key more than once a second is traced (``write_rate_exceeded``), and fails with 429 as on
+Cloudflare after ``set_write_rate_limit(rt)``.
 
 Inspection from Python (a notebook, a test), safe from any thread::
 
@@ -53,8 +56,14 @@ MAX_KEY_BYTES = 512
 MAX_VALUE_BYTES = 25 * 1024 * 1024
 #: Key metadata: 1024 bytes of serialized JSON.
 MAX_METADATA_BYTES = 1024
-#: Minimum cacheTtl: 30 seconds.
+#: Minimum cacheTtl: 30 seconds; the maximum is Number.MAX_SAFE_INTEGER (limits page, note 2).
 MIN_CACHE_TTL = 30
+MAX_CACHE_TTL = 2**53 - 1
+#: A read without cacheTtl behaves as cacheTtl 60 (read-key-value-pairs: "which defaults to 60
+#: seconds"); a lower cacheTtl shortens how long an earlier cached read is served.
+DEFAULT_CACHE_TTL = 60
+#: "Writes to same key: 1 per second" (limits page); Cloudflare answers faster writes with 429.
+WRITES_PER_KEY_INTERVAL = 1.0
 # https://developers.cloudflare.com/kv/api/write-key-value-pairs/#expiring-keys: "The minimum
 # value for expirationTtl is 60 seconds"; absolute expirations must be at least 60 s ahead.
 MIN_EXPIRATION_TTL = 60
@@ -161,6 +170,9 @@ class KVStore:
         self._own_delay = propagation_delay
         self._lock = threading.RLock()
         self._versions: dict[str, list[_Version]] = {}
+        #: (key, region) -> (entry or None, wall time read, cacheTtl): reads cached with cacheTtl
+        self._cached: dict[tuple[str, Any], tuple[KVEntry | None, float, float]] = {}
+        self._last_write: dict[str, float] = {}
         self._db: sqlite3.Connection | None = None
         if path is not None:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -229,17 +241,41 @@ class KVStore:
         if len(versions) == 1 and versions[0].entry is None and versions[0].at + delay <= now:
             del self._versions[key]
 
-    def read(self, key: str, region: Any = None) -> KVEntry | None:
+    def read(self, key: str, region: Any = None, cache_ttl: float | None = None) -> KVEntry | None:
+        """The entry ``region`` sees now. A read with ``cache_ttl`` is cached in that region for
+        that long: writes from other regions stay invisible there until it expires (negative
+        lookups too), while the region's own writes show at once
+        (https://developers.cloudflare.com/kv/api/read-key-value-pairs/#cachettl-parameter)."""
         now = self._clock.wall()
         with self._lock:
+            cached = self._cached.get((key, region)) if region is not LATEST else None
+            if cached is not None:
+                entry, at, ttl = cached
+                fresh = now < at + min(ttl, cache_ttl if cache_ttl is not None else DEFAULT_CACHE_TTL)
+                if fresh:
+                    if entry is not None and entry.expiration is not None and entry.expiration <= now:
+                        return None
+                    return entry
+                del self._cached[(key, region)]
             entry = self._visible(key, region, now)
+            if cache_ttl is not None and region is not LATEST:
+                self._cached[(key, region)] = (entry, now, float(cache_ttl))
             self._prune(key, now)
             return entry
+
+    def note_write(self, key: str) -> bool:
+        """Record a write of ``key`` now; False if the previous one was under a second ago."""
+        now = self._clock.wall()
+        with self._lock:
+            last = self._last_write.get(key)
+            self._last_write[key] = now
+            return last is None or now - last >= WRITES_PER_KEY_INTERVAL
 
     def write(self, key: str, entry: KVEntry | None, region: Any = None) -> None:
         """Store ``entry`` (None deletes) as written now from ``region``."""
         now = self._clock.wall()
         with self._lock:
+            self._cached.pop((key, region), None)  # a region sees its own writes at once
             self._versions.setdefault(key, []).append(_Version(now, region, entry))
             self._prune(key, now)
             if self._db is not None:
@@ -302,6 +338,8 @@ class KVService:
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
         self.propagation_delay = DEFAULT_PROPAGATION_DELAY
+        #: raise 429 on a second write to one key within a second (else only trace it)
+        self.enforce_write_rate = False
         self.stores: dict[str, KVStore] = {}
         #: binding name -> namespace id, per Worker name
         self.bindings: dict[tuple[str, str], str] = {}
@@ -356,12 +394,15 @@ class KVNamespace:
         if cache_ttl is not None:
             if isinstance(cache_ttl, bool) or not isinstance(cache_ttl, (int, float)) or cache_ttl < MIN_CACHE_TTL:
                 raise _kv_error(op, 400, f"Invalid cache_ttl of {cache_ttl}. Cache TTL must be at least {MIN_CACHE_TTL}.")
+            if cache_ttl != int(cache_ttl) or cache_ttl > MAX_CACHE_TTL:
+                raise _kv_error(op, 400, f"Invalid cache_ttl of {cache_ttl}. Cache TTL must be an integer of at "
+                                f"most {MAX_CACHE_TTL} seconds.")
         return type_, cache_ttl
 
     async def _get(self, key: Any, args: tuple[Any, ...], kwargs: dict[str, Any], with_metadata: bool) -> Any:
         bulk = isinstance(key, (list, tuple))
         op = "GET_BULK" if bulk else "GET"
-        type_, _ = self._read_options(args, kwargs, op, bulk)
+        type_, cache_ttl = self._read_options(args, kwargs, op, bulk)
         region = current_region.get()
         await asyncio.sleep(0)  # a KV read is I/O: other tasks may run meanwhile
         if bulk:
@@ -372,7 +413,7 @@ class KVNamespace:
                 raise _kv_error(op, 400, "You must request a minimum of 1 key")
             out: dict[str, Any] = {}
             for k in keys:
-                entry = self._store.read(k, region)
+                entry = self._store.read(k, region, cache_ttl)
                 value = _decode(entry.value, type_, op) if entry is not None else None
                 if with_metadata:
                     out[k] = wrap({"value": value, "metadata": entry.metadata}) if entry is not None else None
@@ -382,7 +423,7 @@ class KVNamespace:
                         hits=sum(1 for v in out.values() if v is not None))
             return _JsMap(out)
         validate_key(key, op)
-        entry = self._store.read(key, region)
+        entry = self._store.read(key, region, cache_ttl)
         self._trace("getWithMetadata" if with_metadata else "get", key=key, hit=entry is not None)
         value = _decode(entry.value, type_, op) if entry is not None else None
         if with_metadata:
@@ -432,8 +473,14 @@ class KVNamespace:
                 raise _kv_error("PUT", 413, f"Metadata length of {size} exceeds limit of {MAX_METADATA_BYTES}.")
         region = current_region.get()
         await asyncio.sleep(0)
+        within_rate = self._store.note_write(key)
+        if not within_rate and self._store._service is not None and self._store._service.enforce_write_rate:
+            self._trace("put", key=key, size=len(data), rate_limited=True)
+            raise _kv_error("PUT", 429, "Too Many Requests")
         self._store.write(key, KVEntry(data, expiration, metadata), region)
-        self._trace("put", key=key, size=len(data), expiration=expiration)
+        # Writing one key more than once a second exceeds KV's limit; traced even when not enforced.
+        self._trace("put", key=key, size=len(data), expiration=expiration,
+                    **({} if within_rate else {"write_rate_exceeded": True}))
 
     async def delete(self, key: str) -> None:
         """Remove ``key`` (deleting a missing key succeeds)."""
@@ -526,6 +573,14 @@ def kv_store(runtime: Any, binding: str, worker: str | None = None) -> KVStore:
         raise KeyError(f"Worker {name!r} has no KV binding {binding!r} (it has: {', '.join(have) or 'none'})") from None
 
 
+def set_write_rate_limit(runtime: Any, enforce: bool = True) -> None:
+    """Make a second ``put`` of one key within a second fail with 429, as on Cloudflare
+    (https://developers.cloudflare.com/kv/platform/limits/: "Writes to same key: 1 per second").
+    Off by default, as in ``wrangler dev``; over-fast writes are traced either way
+    (``write_rate_exceeded`` on the ``kv`` put event)."""
+    runtime.service("kv", KVService).enforce_write_rate = bool(enforce)
+
+
 def set_propagation_delay(runtime: Any, seconds: float) -> None:
     """Set the cross-region propagation delay of every KV namespace without its own setting."""
     if seconds < 0:
@@ -534,4 +589,4 @@ def set_propagation_delay(runtime: Any, seconds: float) -> None:
 
 
 __all__ = ["KVEntry", "KVNamespace", "KVService", "KVStore", "LATEST", "bind", "kv_store",
-                          "set_propagation_delay"]
+                          "set_propagation_delay", "set_write_rate_limit"]

@@ -49,9 +49,13 @@ Inspection from Python (sync, any thread)::
     q = queues(rt).queue("jobs")
     q.depth(), q.in_flight(), q.dead_letters(), q.stats()
 
-Not emulated: ``max_concurrency`` (batches of one queue may overlap; the platform's autoscaling
-is not modelled), message retention (4 to 14 days), throughput limits (5,000 msg/s), pull
-consumers, and persistence across runtimes (queues live in memory, as in ``wrangler dev``).
+Concurrency: at most ``max_concurrency`` consumer invocations of a queue run at once (unset: up
+to 250, standing in for the platform's autoscaling, which is not modelled). Retention: a message
+not consumed within the queue's retention period (4 days by default; ``queue.set_retention(s)``,
+60 s to 14 days) is deleted (traced as ``queue_expired``), also when the queue has no consumer.
+
+Not emulated: throughput limits (5,000 msg/s), the 25 GB backlog limit, pull consumers, and
+persistence across runtimes (queues live in memory, as in ``wrangler dev``).
 """
 from __future__ import annotations
 
@@ -65,7 +69,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from course.workers.jsproxy import JsBuffer, JsException, to_py, wrap
+from course.workers.jsproxy import JsBuffer, JsDate, JsException, to_py, wrap
 
 from .config import ConfigError, QueueConsumer
 from .services import structured_clone
@@ -78,14 +82,25 @@ MAX_MESSAGE_BYTES = 128_000
 MAX_SEND_BATCH_MESSAGES = 100
 #: Most bytes one ``sendBatch`` call may carry: "100 (or 256KB in total)" (LIMITS_DOC).
 MAX_SEND_BATCH_BYTES = 256_000
-#: Longest ``delaySeconds`` when sending or retrying: 12 hours (LIMITS_DOC).
-MAX_DELAY_SECONDS = 43_200
+#: Longest ``delaySeconds`` when sending or retrying: 24 hours (LIMITS_DOC, "delaySeconds (when
+#: sending or retrying) 24 hours"; it was 12 hours before, and miniflare 4.2026 also allows 86400).
+MAX_DELAY_SECONDS = 86_400
 #: Largest consumer ``max_batch_size`` (LIMITS_DOC: "Maximum consumer batch size 100 messages").
 MAX_BATCH_SIZE = 100
 #: Longest consumer ``max_batch_timeout`` in seconds (LIMITS_DOC: "Maximum Batch wait time").
 MAX_BATCH_TIMEOUT = 60
 #: Largest consumer ``max_retries`` (LIMITS_DOC: "Message retries 100").
 MAX_RETRIES_LIMIT = 100
+#: Most concurrent consumer invocations of one queue (LIMITS_DOC: "Concurrent consumer invocations
+#: 250 push-based only"); also the autoscaling ceiling when ``max_concurrency`` is unset
+#: (https://developers.cloudflare.com/queues/configuration/consumer-concurrency/).
+MAX_CONCURRENCY = 250
+#: Message retention: 4 days unless configured, from 60 seconds up to 14 days; "Messages in a queue
+#: that reach the maximum message retention are deleted from the queue" (LIMITS_DOC and
+#: https://developers.cloudflare.com/changelog/2025-02-14-customize-queue-retention-period/).
+DEFAULT_RETENTION_SECONDS = 4 * 86_400
+MIN_RETENTION_SECONDS = 60
+MAX_RETENTION_SECONDS = 14 * 86_400
 
 CONFIG_DOC = "https://developers.cloudflare.com/queues/configuration/configure-queues/"
 #: Consumer defaults (CONFIG_DOC, "Consumer"): batch of 10, 5 s timeout, 3 retries, no delay.
@@ -183,7 +198,7 @@ def _delay(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         raise _error(f"{what} must be a number of seconds, got {value!r}", "TypeError")
     if value < 0 or value > MAX_DELAY_SECONDS:
-        raise _error(f"{what} must be between 0 and {MAX_DELAY_SECONDS} seconds (12 hours, "
+        raise _error(f"{what} must be between 0 and {MAX_DELAY_SECONDS} seconds (24 hours, "
                      f"{LIMITS_DOC}); got {value}", "RangeError")
     return float(value)
 
@@ -209,7 +224,8 @@ class Message:
 
     def __init__(self, stored: StoredMessage) -> None:
         self.id = stored.id
-        self.timestamp = _dt.datetime.fromtimestamp(stored.timestamp, _dt.timezone.utc)
+        # A JS Date on Cloudflare (``getTime()``), which is also a UTC datetime here.
+        self.timestamp = JsDate.fromtimestamp(stored.timestamp, _dt.timezone.utc)
         self.body = stored.body()
         self.attempts = stored.attempts
         self._decision: tuple[str, float | None] | None = None
@@ -268,6 +284,7 @@ class ConsumerSettings:
     max_retries: int = DEFAULT_MAX_RETRIES
     retry_delay: float = DEFAULT_RETRY_DELAY
     dead_letter_queue: str | None = None
+    max_concurrency: int | None = None  # None: autoscale, up to MAX_CONCURRENCY
 
     @classmethod
     def from_config(cls, worker: str, c: QueueConsumer, path: Any, key: str) -> "ConsumerSettings":
@@ -280,6 +297,7 @@ class ConsumerSettings:
         check("max_batch_timeout", c.max_batch_timeout, 0, MAX_BATCH_TIMEOUT)
         check("max_retries", c.max_retries, 0, MAX_RETRIES_LIMIT)
         check("retry_delay", c.retry_delay, 0, MAX_DELAY_SECONDS)
+        check("max_concurrency", c.max_concurrency, 1, MAX_CONCURRENCY)
         if c.dead_letter_queue is not None and c.dead_letter_queue == c.queue:
             raise ConfigError(path, "a queue cannot be its own dead letter queue",
                               key=f"{key}.dead_letter_queue")
@@ -291,6 +309,7 @@ class ConsumerSettings:
             max_retries=c.max_retries if c.max_retries is not None else DEFAULT_MAX_RETRIES,
             retry_delay=float(c.retry_delay) if c.retry_delay is not None else DEFAULT_RETRY_DELAY,
             dead_letter_queue=c.dead_letter_queue,
+            max_concurrency=c.max_concurrency,
         )
 
 
@@ -305,7 +324,11 @@ class Queue:
     inflight: dict[str, StoredMessage] = field(default_factory=dict)
     dead: list[StoredMessage] = field(default_factory=list)
     duplicate_rate: float | None = None
+    #: seconds a message is kept before it is deleted unconsumed (``set_retention``)
+    retention_period: float = DEFAULT_RETENTION_SECONDS
     sent: int = 0
+    expired: int = 0
+    _active: int = 0  # consumer invocations running now
     delivered: int = 0
     acked: int = 0
     retried: int = 0
@@ -314,10 +337,28 @@ class Queue:
     _wake_timer: Any = None
     _wake_due: float | None = None
 
+    def set_retention(self, seconds: float) -> None:
+        """Keep messages ``seconds`` before deleting them unconsumed (60 s to 14 days; default 4
+        days), as ``wrangler queues update <queue> --message-retention-period-secs`` does."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or \
+                not MIN_RETENTION_SECONDS <= seconds <= MAX_RETENTION_SECONDS:
+            raise ValueError(f"message retention period must be between {MIN_RETENTION_SECONDS} and "
+                             f"{MAX_RETENTION_SECONDS} seconds (14 days), got {seconds!r} ({LIMITS_DOC})")
+        self.retention_period = float(seconds)
+        rt = self.service.runtime
+        if rt.on_loop_thread():
+            self._pump()
+        else:
+            rt.loop.call_soon_threadsafe(self._pump)
+
+    def _live(self) -> list[StoredMessage]:
+        cutoff = self.service.runtime.clock.wall() - self.retention_period
+        return [m for m in list(self.pending) if m.timestamp > cutoff]
+
     # -- inspection (sync, safe from any thread: reads copies) -------------------------------
     def depth(self) -> int:
         """Messages waiting in the queue (ready or delayed), not counting those in flight."""
-        return len(self.pending)
+        return len(self._live())
 
     def in_flight(self) -> int:
         """Messages handed to the consumer whose outcome is not known yet."""
@@ -325,7 +366,7 @@ class Queue:
 
     def messages(self) -> list[dict[str, Any]]:
         """The waiting messages (id, body, attempts...), oldest first."""
-        return [m.snapshot() for m in list(self.pending)]
+        return [m.snapshot() for m in self._live()]
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """Messages that exhausted their retries here (moved to the dead letter queue or dropped)."""
@@ -334,26 +375,42 @@ class Queue:
     def stats(self) -> dict[str, Any]:
         return {"queue": self.name, "depth": self.depth(), "in_flight": self.in_flight(),
                 "sent": self.sent, "delivered": self.delivered, "acked": self.acked,
-                "retried": self.retried, "dead_lettered": len(self.dead),
+                "retried": self.retried, "dead_lettered": len(self.dead), "expired": self.expired,
                 "consumer": self.consumer.worker if self.consumer else None}
 
     # -- the delivery engine (loop thread) ---------------------------------------------------
     def _insert(self, message: StoredMessage) -> None:
         bisect.insort(self.pending, message, key=lambda m: (m.ready_at, m.seq))
 
+    def _expire(self) -> None:
+        """Delete the messages older than the retention period (LIMITS_DOC, note 3)."""
+        rt = self.service.runtime
+        cutoff = rt.clock.wall() - self.retention_period
+        old = [m for m in self.pending if m.timestamp <= cutoff]
+        if old:
+            self.pending = [m for m in self.pending if m.timestamp > cutoff]
+            self.expired += len(old)
+            for m in old:
+                rt.trace.record("queue_expired", queue=self.name, id=m.id, attempts=m.attempts,
+                                retention=self.retention_period)
+
     def _pump(self) -> None:
         """Start every batch that is due now and set timers for the next ones."""
+        self._expire()
         consumer = self.consumer
-        if consumer is None:
-            return
         rt = self.service.runtime
         now = rt.clock.now()
+        if consumer is None:
+            self._set_timer("_wake", self._expiry_due(now), "message retention")
+            return
+        # At most max_concurrency invocations at once; a finishing one pumps again.
+        limit = consumer.max_concurrency or MAX_CONCURRENCY
         n_ready = bisect.bisect_right(self.pending, now, key=lambda m: m.ready_at)
-        while n_ready >= consumer.max_batch_size:
+        while n_ready >= consumer.max_batch_size and self._active < limit:
             self._start(consumer.max_batch_size)
             n_ready -= consumer.max_batch_size
         batch_due: float | None = None
-        if n_ready:
+        if n_ready and self._active < limit:
             # The batch timeout runs from when the oldest waiting message became ready.
             batch_due = self.pending[0].ready_at + consumer.max_batch_timeout
             if batch_due <= now:
@@ -361,7 +418,19 @@ class Queue:
                 n_ready, batch_due = 0, None
         self._set_timer("_batch", batch_due, "batch timeout")
         wake_due = self.pending[n_ready].ready_at if len(self.pending) > n_ready else None
+        if wake_due is not None and wake_due <= now:
+            wake_due = None  # ready already but waiting for a free consumer slot
+        expiry_due = self._expiry_due(now)
+        if expiry_due is not None:
+            wake_due = expiry_due if wake_due is None else min(wake_due, expiry_due)
         self._set_timer("_wake", wake_due, "delayed message ready")
+
+    def _expiry_due(self, now: float) -> float | None:
+        """Runtime-clock time when the oldest waiting message reaches the retention period."""
+        if not self.pending:
+            return None
+        expiry = min(m.timestamp for m in self.pending) + self.retention_period
+        return now + max(1e-6, expiry - self.service.runtime.clock.wall())
 
     def _set_timer(self, which: str, due: float | None, why: str) -> None:
         if getattr(self, f"{which}_due") == due:
@@ -389,10 +458,18 @@ class Queue:
             m.attempts += 1
             self.inflight[m.id] = m
         self.delivered += len(batch)
+        self._active += 1
         rt = self.service.runtime
         rt.spawn(self._deliver(batch), label=f"queue {self.name}: delivery")
 
     async def _deliver(self, stored: list[StoredMessage]) -> None:
+        try:
+            await self._deliver_batch(stored)
+        finally:
+            self._active -= 1
+        self._pump()  # a consumer slot is free again
+
+    async def _deliver_batch(self, stored: list[StoredMessage]) -> None:
         rt = self.service.runtime
         consumer = self.consumer
         assert consumer is not None

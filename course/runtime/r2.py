@@ -4,8 +4,10 @@ The binding (``self.env.BUCKET``) has Cloudflare's methods: ``put`` (``httpMetad
 ``customMetadata``, ``md5``/``sha1``/``sha256``/``sha384``/``sha512``, ``onlyIf``) returning an
 ``R2Object`` (None when ``onlyIf`` fails), ``get`` (``onlyIf``, ``range``) returning an
 ``R2ObjectBody``, None for a missing key, or an ``R2Object`` without body when ``onlyIf`` fails,
-``head``, ``delete`` (one key or up to 1000) and ``list`` (``prefix``, ``limit``, ``cursor``,
-``delimiter``, ``startAfter``, ``include``). Conditions follow RFC 7232 and may be given as an
+``head``, ``delete`` (one key or up to 1000), ``list`` (``prefix``, ``limit``, ``cursor``,
+``delimiter``, ``startAfter``, ``include``) and multipart uploads (``createMultipartUpload``,
+``resumeMultipartUpload`` -> ``R2MultipartUpload`` with ``uploadPart``, ``abort``, ``complete``;
+uploads in progress live in memory and are aborted after 7 days on the runtime clock). Conditions follow RFC 7232 and may be given as an
 ``R2Conditional`` dict or as a ``Headers`` object (If-Match, If-None-Match, If-Modified-Since,
 If-Unmodified-Since); ranges as ``{offset, length}``, ``{suffix}`` or a ``Range`` header.
 Options are accepted as a dict (as in JavaScript) or as keyword arguments (as Pyodide passes
@@ -57,6 +59,17 @@ LIST_MAX_LIMIT = 1000
 DELETE_MAX_KEYS = 1000
 #: ``include`` in list() is honoured from this compatibility date (else both kinds are included).
 LIST_HONOR_INCLUDE_DATE = "2022-08-04"
+#: "Maximum upload parts: 10,000" (limits page); part numbers run from 1 to this.
+MAX_UPLOAD_PARTS = 10_000
+#: Every part but the last must be at least 5 MiB
+#: (https://developers.cloudflare.com/r2/api/workers/workers-multipart-usage/: "5MB is the
+#: minimum part size, except for the last part").
+MIN_PART_BYTES = 5 * 1024**2
+#: Object size: 5 TiB less 5 GiB (limits page, note 2).
+MAX_OBJECT_BYTES = 5 * 1024**4 - 5 * 1024**3
+#: "Uncompleted multipart uploads will be automatically aborted after 7 days"
+#: (https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2multipartupload-definition).
+MULTIPART_UPLOAD_LIFETIME = 7 * 24 * 3600
 
 HASH_ALGORITHMS = ("md5", "sha1", "sha256", "sha384", "sha512")
 _HTTP_FIELDS = {  # httpMetadata field -> header
@@ -123,6 +136,19 @@ class R2Record:
         return JsDate.from_ms(self.uploaded_ms)
 
 
+@dataclass
+class MultipartState:
+    """A multipart upload in progress: its key, options and the parts uploaded so far."""
+
+    key: str
+    upload_id: str
+    created: float  # wall-clock seconds
+    http_metadata: dict[str, Any]
+    custom_metadata: dict[str, str]
+    storage_class: str
+    parts: dict[int, tuple[str, bytes]] = field(default_factory=dict)  # number -> (etag, data)
+
+
 class R2Store:
     """One bucket's objects, optionally persisted in SQLite. Thread-safe, synchronous."""
 
@@ -130,6 +156,8 @@ class R2Store:
         self.name = name
         self._lock = threading.RLock()
         self._objects: dict[str, R2Record] = {}
+        #: multipart uploads in progress, by upload id (in memory only, as in ``wrangler dev``)
+        self.uploads: dict[str, MultipartState] = {}
         self._db: sqlite3.Connection | None = None
         if path is not None:
             self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -420,6 +448,24 @@ def _http_metadata(value: Any) -> dict[str, Any]:
     return out
 
 
+def _custom_metadata(value: Any, op: str) -> dict[str, str]:
+    custom_in = value or {}
+    if not isinstance(custom_in, dict):
+        raise JsException("customMetadata must be an object of string values", "TypeError")
+    custom = {str(k): str(v) for k, v in custom_in.items()}
+    if sum(len(k.encode()) + len(v.encode()) for k, v in custom.items()) > MAX_METADATA_BYTES:
+        raise _r2_error(op, "Your metadata headers exceed the maximum allowed metadata size.", 10012)
+    return custom
+
+
+def _storage_class(value: Any) -> str:
+    storage_class = value or "Standard"
+    if storage_class not in ("Standard", "InfrequentAccess"):
+        raise JsException(f'storageClass must be "Standard" or "InfrequentAccess", got {storage_class!r}',
+                          "TypeError")
+    return storage_class
+
+
 def _options(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for arg in args:
@@ -479,12 +525,7 @@ class R2Bucket:
         data = _body_bytes(value)
         if len(data) > MAX_PUT_BYTES:
             raise _r2_error("put", "Your proposed upload exceeds the maximum allowed object size.", 100100)
-        custom_in = opts.get("customMetadata") or {}
-        if not isinstance(custom_in, dict):
-            raise JsException("customMetadata must be an object of string values", "TypeError")
-        custom = {str(k): str(v) for k, v in custom_in.items()}
-        if sum(len(k.encode()) + len(v.encode()) for k, v in custom.items()) > MAX_METADATA_BYTES:
-            raise _r2_error("put", "Your metadata headers exceed the maximum allowed metadata size.", 10012)
+        custom = _custom_metadata(opts.get("customMetadata"), "put")
         http = _http_metadata(opts.get("httpMetadata"))
         given = [alg for alg in HASH_ALGORITHMS if opts.get(alg) is not None]
         if len(given) > 1:
@@ -498,10 +539,7 @@ class R2Bucket:
                 name = "Content-MD5" if alg == "md5" else alg.upper().replace("SHA", "SHA-")
                 raise _r2_error("put", f"The {name} checksum you specified did not match what we received.", 10037)
             checksums[alg] = actual
-        storage_class = opts.get("storageClass") or "Standard"
-        if storage_class not in ("Standard", "InfrequentAccess"):
-            raise JsException(f'storageClass must be "Standard" or "InfrequentAccess", got {storage_class!r}',
-                              "TypeError")
+        storage_class = _storage_class(opts.get("storageClass"))
         cond = conditional_from(opts.get("onlyIf"))
         await asyncio.sleep(0)
         if not condition_passes(self._store.record(key), cond):
@@ -592,8 +630,139 @@ class R2Bucket:
         out["delimitedPrefixes"] = JsArray(prefixes)
         return out
 
+    async def createMultipartUpload(self, key: str, *args: Any, **kwargs: Any) -> "R2MultipartUpload":  # noqa: N802
+        """Start a multipart upload of ``key`` (``httpMetadata``, ``customMetadata``, ``storageClass``)."""
+        _validate_key(key, "createMultipartUpload")
+        opts = _options(args, kwargs)
+        custom = _custom_metadata(opts.get("customMetadata"), "createMultipartUpload")
+        http = _http_metadata(opts.get("httpMetadata"))
+        storage_class = _storage_class(opts.get("storageClass"))
+        await asyncio.sleep(0)
+        upload_id = base64.urlsafe_b64encode(self._rng.getrandbits(192).to_bytes(24, "big")).decode("ascii")
+        with self._store._lock:
+            self._store.uploads[upload_id] = MultipartState(key, upload_id, self._rt.clock.wall(), http, custom,
+                                                            storage_class)
+        self._trace("createMultipartUpload", key=key, upload_id=upload_id)
+        return R2MultipartUpload(self, key, upload_id)
+
+    def resumeMultipartUpload(self, key: str, uploadId: str) -> "R2MultipartUpload":  # noqa: N802, N803
+        """The upload ``uploadId`` of ``key``; like Cloudflare, nothing is checked until it is used."""
+        _validate_key(key, "resumeMultipartUpload")
+        if not isinstance(uploadId, str):
+            raise JsException(f"resumeMultipartUpload: uploadId must be a string, not {type(uploadId).__name__}",
+                              "TypeError")
+        return R2MultipartUpload(self, key, uploadId)
+
+    def _upload(self, key: str, upload_id: str, op: str) -> MultipartState:
+        """The live upload, or Cloudflare's NoSuchUpload error (also once 7 days have passed)."""
+        state = self._store.uploads.get(upload_id)
+        if state is not None and self._rt.clock.wall() >= state.created + MULTIPART_UPLOAD_LIFETIME:
+            self._store.uploads.pop(upload_id, None)
+            self._trace("abortMultipartUpload", key=state.key, upload_id=upload_id, expired=True)
+            state = None
+        if state is None or state.key != key:
+            raise JsException(f"{op}: The specified multipart upload does not exist. (10024): no upload "
+                              f"{upload_id!r} in progress for key {key!r} (completed, aborted, expired after 7 "
+                              "days, or never created)", "Error")
+        return state
+
     def __repr__(self) -> str:
         return f"<R2Bucket {self._binding} ({self._store.name})>"
+
+
+class R2MultipartUpload:
+    """An upload in progress: ``key``, ``uploadId``, ``uploadPart``, ``abort``, ``complete``.
+
+    Parts may arrive in any order; ``complete`` joins the listed parts by part number. Every
+    part but the last must be the same size, at least 5 MiB; the last may be smaller
+    (https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2multipartupload-definition).
+    The object's etag is S3's: the MD5 of the parts' MD5s, then ``-<number of parts>``, and it
+    has no MD5 checksum ("The MD5 checksum will be included by default for non-multipart
+    objects").
+    """
+
+    def __init__(self, bucket: R2Bucket, key: str, upload_id: str) -> None:
+        self._bucket = bucket
+        self.key = key
+        self.uploadId = upload_id
+
+    async def uploadPart(self, partNumber: int, value: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802, N803
+        """Store part ``partNumber`` (1 to 10,000); returns ``{partNumber, etag}``."""
+        if isinstance(partNumber, bool) or not isinstance(partNumber, int) or not 1 <= partNumber <= MAX_UPLOAD_PARTS:
+            raise JsException(f"uploadPart: partNumber must be an integer from 1 to {MAX_UPLOAD_PARTS}, got "
+                              f"{partNumber!r}", "RangeError")
+        data = _body_bytes(value)
+        if len(data) > MAX_PUT_BYTES:
+            raise _r2_error("uploadPart", "Your proposed upload exceeds the maximum allowed object size.", 100100)
+        await asyncio.sleep(0)
+        bucket = self._bucket
+        with bucket._store._lock:
+            state = bucket._upload(self.key, self.uploadId, "uploadPart")
+            etag = hashlib.md5(data).hexdigest()
+            state.parts[partNumber] = (etag, data)  # a part uploaded again replaces the earlier one
+        bucket._trace("uploadPart", key=self.key, upload_id=self.uploadId, part=partNumber, size=len(data))
+        return wrap({"partNumber": partNumber, "etag": etag})
+
+    async def abort(self) -> None:
+        """Abandon the upload and its parts."""
+        await asyncio.sleep(0)
+        bucket = self._bucket
+        with bucket._store._lock:
+            bucket._upload(self.key, self.uploadId, "abortMultipartUpload")
+            bucket._store.uploads.pop(self.uploadId, None)
+        bucket._trace("abortMultipartUpload", key=self.key, upload_id=self.uploadId)
+
+    async def complete(self, uploadedParts: Any) -> R2Object:  # noqa: N803
+        """Join the listed parts (``[{partNumber, etag}, ...]``) into the object; returns its R2Object."""
+        op = "completeMultipartUpload"
+        parts = [to_py(p) for p in (uploadedParts or [])]
+        await asyncio.sleep(0)
+        bucket = self._bucket
+        with bucket._store._lock:
+            state = bucket._upload(self.key, self.uploadId, op)
+            chosen: list[tuple[int, str, bytes]] = []
+            seen: set[int] = set()
+            for i, part in enumerate(parts):
+                if not isinstance(part, dict) or "partNumber" not in part or "etag" not in part:
+                    raise JsException(f"{op}: uploadedParts[{i}] must be an R2UploadedPart "
+                                      f"{{partNumber, etag}}, got {part!r}", "TypeError")
+                number, etag = part["partNumber"], str(part["etag"]).strip('"')
+                stored = state.parts.get(number)
+                if stored is None or stored[0] != etag or number in seen:
+                    raise JsException(f"{op}: One or more of the specified parts could not be found. (10025): "
+                                      f"part {number} with etag {etag!r} was not uploaded"
+                                      + (" (listed twice)" if number in seen else ""), "Error")
+                seen.add(number)
+                chosen.append((number, etag, stored[1]))
+            if not chosen:
+                raise JsException(f"{op}: There was a problem with the multipart upload. (10048): no parts "
+                                  "were given", "Error")
+            chosen.sort()
+            sizes = [len(data) for _, _, data in chosen]
+            for (number, _, _), size in zip(chosen[:-1], sizes[:-1]):
+                if size < MIN_PART_BYTES:
+                    raise JsException(f"{op}: Your proposed upload is smaller than the minimum allowed object "
+                                      f"size. (10011): part {number} is {size} bytes; every part but the last "
+                                      f"must be at least {MIN_PART_BYTES} bytes (5 MiB)", "Error")
+            if len(set(sizes[:-1])) > 1 or (len(sizes) > 1 and sizes[-1] > sizes[0]):
+                raise JsException(f"{op}: There was a problem with the multipart upload. (10048): parts must "
+                                  f"be uniform in size, only the last may be smaller (sizes {sizes})", "Error")
+            data = b"".join(d for _, _, d in chosen)
+            if len(data) > MAX_OBJECT_BYTES:
+                raise _r2_error(op, "Your proposed upload exceeds the maximum allowed object size.", 100100)
+            digest = hashlib.md5(b"".join(bytes.fromhex(e) for _, e, _ in chosen)).hexdigest()
+            record = R2Record(key=self.key, version=f"{bucket._rng.getrandbits(128):032x}", data=data,
+                              etag=f"{digest}-{len(chosen)}", uploaded_ms=int(bucket._rt.clock.wall() * 1000),
+                              http_metadata=state.http_metadata, custom_metadata=state.custom_metadata,
+                              checksums={}, storage_class=state.storage_class)
+            bucket._store.put(record)
+            bucket._store.uploads.pop(self.uploadId, None)
+        bucket._trace(op, key=self.key, upload_id=self.uploadId, parts=len(chosen), size=len(data),
+                      etag=record.etag)
+        return R2Object(record, range=None, whole_range=False)
+
+    def __repr__(self) -> str:
+        return f"<R2MultipartUpload {self.key!r} {self.uploadId}>"
 
 
 class R2Service:
@@ -642,5 +811,5 @@ def r2_bucket(runtime: Any, binding: str, worker: str | None = None) -> R2Store:
         raise KeyError(f"Worker {name!r} has no R2 binding {binding!r} (it has: {', '.join(have) or 'none'})") from None
 
 
-__all__ = ["R2Bucket", "R2Object", "R2ObjectBody", "R2Record", "R2Service", "R2Store", "bind", "r2_bucket",
+__all__ = ["R2Bucket", "R2MultipartUpload", "R2Object", "R2ObjectBody", "R2Record", "R2Service", "R2Store", "bind", "r2_bucket",
            "condition_passes", "resolve_range"]

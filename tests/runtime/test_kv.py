@@ -6,7 +6,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.kv import KVEntry, KVStore, kv_store, set_propagation_delay
+from course.runtime.kv import KVEntry, KVStore, kv_store, set_propagation_delay, set_write_rate_limit
 from course.workers import JsException
 from course.workers.context import current_region
 
@@ -377,3 +377,53 @@ def test_persisted_namespace_survives_a_restart(make_project: Callable[..., Any]
     assert (state / "v3" / "kv" / "kv-demo-namespace.sqlite").is_file()
     with load(project, virtual_time=True, persist_to=state) as rt2:
         assert rt2.client().get("/kept").text == "yes"
+
+
+def test_cache_ttl_must_be_an_integer(rt: Runtime) -> None:
+    """cacheTtl is an integer number of seconds, at least 30 and at most Number.MAX_SAFE_INTEGER.
+    https://developers.cloudflare.com/kv/platform/limits/"""
+    with pytest.raises(JsException, match="Invalid cache_ttl of 30.5"):
+        call(rt, lambda: rt.env.KV.get("k", cacheTtl=30.5))
+    with pytest.raises(JsException, match="Invalid cache_ttl"):
+        call(rt, lambda: rt.env.KV.get("k", cacheTtl=2**53))
+
+
+def test_read_with_cache_ttl_hides_other_regions_writes_until_it_expires(rt: Runtime) -> None:
+    """A read cached with cacheTtl (negative lookups too) keeps being served in that location
+    until the cacheTtl expires, even after the write has propagated; a read with a lower
+    cacheTtl (or none: 60 s) checks for newer data sooner.
+    https://developers.cloudflare.com/kv/api/read-key-value-pairs/#cachettl-parameter"""
+    assert call(rt, lambda: rt.env.KV.get("k", cacheTtl=300), region="b") is None
+    call(rt, lambda: rt.env.KV.put("k", "v"), region="a")
+    rt.clock.advance(120)  # propagated, but b has a cached (negative) answer
+    assert call(rt, lambda: rt.env.KV.get("k", cacheTtl=300), region="b") is None
+    assert call(rt, lambda: rt.env.KV.get("k", cacheTtl=100), region="b") == "v"
+    call(rt, lambda: rt.env.KV.put("k", "v2"), region="a")
+    rt.clock.advance(60)
+    assert call(rt, lambda: rt.env.KV.get("k", cacheTtl=100), region="b") == "v"  # cached at 120 s
+    rt.clock.advance(40)
+    assert call(rt, lambda: rt.env.KV.get("k"), region="b") == "v2"
+
+
+def test_a_regions_own_write_replaces_its_cached_read(rt: Runtime) -> None:
+    """Writes are visible at once in the location that made them, cached read or not.
+    https://developers.cloudflare.com/kv/concepts/how-kv-works/"""
+    call(rt, lambda: rt.env.KV.put("k", "old"), region="a")
+    assert call(rt, lambda: rt.env.KV.get("k", cacheTtl=3600), region="a") == "old"
+    call(rt, lambda: rt.env.KV.put("k", "new"), region="a")
+    assert call(rt, lambda: rt.env.KV.get("k", cacheTtl=3600), region="a") == "new"
+
+
+def test_writing_one_key_more_than_once_a_second_is_traced_and_can_be_enforced(rt: Runtime) -> None:
+    """KV allows 1 write per second to the same key; faster writes get 429 on Cloudflare.
+    https://developers.cloudflare.com/kv/platform/limits/"""
+    call(rt, lambda: rt.env.KV.put("k", "1"))
+    call(rt, lambda: rt.env.KV.put("k", "2"))
+    assert rt.trace.last("kv", op="put").get("write_rate_exceeded") is True
+    set_write_rate_limit(rt)
+    with pytest.raises(JsException, match="KV PUT failed: 429 Too Many Requests"):
+        call(rt, lambda: rt.env.KV.put("k", "3"))
+    call(rt, lambda: rt.env.KV.put("other", "x"))  # another key is fine
+    rt.clock.advance(1)
+    call(rt, lambda: rt.env.KV.put("k", "4"))
+    assert kv_store(rt, "KV").get("k") == "4"

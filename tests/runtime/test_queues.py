@@ -399,13 +399,14 @@ def test_send_batch_is_limited_to_100_messages_and_256_kb(load_project):
     assert queues(rt).queue("jobs").sent == 0  # nothing of a refused batch is sent
 
 
-def test_delay_over_12_hours_is_rejected(load_project):
-    """delaySeconds may be at most 12 hours (43200 s) when sending or retrying (https://developers.cloudflare.com/queues/platform/limits/)."""
+def test_delay_over_24_hours_is_rejected(load_project):
+    """delaySeconds may be at most 24 hours (86400 s) when sending or retrying; the current limits
+    page says 24 hours (it was 12) (https://developers.cloudflare.com/queues/platform/limits/)."""
     rt = load_project(project())
-    rt.call(rt.env.JOBS.send({"ok": 1}, delaySeconds=43_200))
-    with pytest.raises(JsException, match="between 0 and 43200"):
-        rt.call(rt.env.JOBS.send({"ok": 1}, delaySeconds=43_201))
-    with pytest.raises(JsException, match="between 0 and 43200"):
+    rt.call(rt.env.JOBS.send({"ok": 1}, delaySeconds=86_400))
+    with pytest.raises(JsException, match="between 0 and 86400"):
+        rt.call(rt.env.JOBS.send({"ok": 1}, delaySeconds=86_401))
+    with pytest.raises(JsException, match="between 0 and 86400"):
         rt.call(rt.env.JOBS.sendBatch([{"body": 1}], delaySeconds=-1))
 
 
@@ -476,7 +477,8 @@ def test_depth_and_in_flight_are_inspectable(load_project):
     assert [m["body"] for m in q.messages()] == [{"n": 0}, {"n": 1}, {"n": 2}]
     rt.clock.advance(5)
     assert q.stats() == {"queue": "jobs", "depth": 0, "in_flight": 0, "sent": 3, "delivered": 3,
-                         "acked": 3, "retried": 0, "dead_lettered": 0, "consumer": "queue-worker"}
+                         "acked": 3, "retried": 0, "dead_lettered": 0, "expired": 0,
+                         "consumer": "queue-worker"}
 
 
 def test_fault_api_duplicates_and_drops_queue_deliveries(load_project) -> None:
@@ -524,3 +526,89 @@ def test_fault_api_duplicates_and_drops_queue_deliveries(load_project) -> None:
     counts = {k: int(v) for k, v in kv_store(rt, "SEEN").items()}
     assert sorted(counts) == [f"n{i}" for i in range(5)], counts  # dropped ones came back
     assert sum(counts.values()) > 5, counts  # and duplicated ones were processed twice
+
+
+def test_message_timestamp_is_a_js_date_with_get_time(load_project):
+    """Message.timestamp is a Date: Python code can call getTime() on it as on Cloudflare
+    (https://developers.cloudflare.com/queues/configuration/javascript-apis/#message)."""
+    from course.runtime.queues import Message, StoredMessage
+
+    stored = StoredMessage("id", '"x"', "json", 3, timestamp=1_767_225_630.5, ready_at=0, seq=1)
+    stamp = Message(stored).timestamp
+    assert stamp.getTime() == 1_767_225_630_500
+    assert stamp == dt.datetime(2026, 1, 1, 0, 0, 30, 500000, tzinfo=dt.timezone.utc)
+
+
+def test_unconsumed_messages_are_deleted_after_the_4_day_default_retention(load_project):
+    """Messages in a queue that reach the retention period (4 days by default) are deleted,
+    also when the queue has no consumer (https://developers.cloudflare.com/queues/platform/limits/)."""
+    rt = load_project({
+        "wrangler.toml": """
+            name = "producer"
+            main = "src/entry.py"
+            [[queues.producers]]
+            binding = "JOBS"
+            queue = "jobs"
+        """,
+        "src/entry.py": """
+            from workers import WorkerEntrypoint, Response
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    await self.env.JOBS.send({"n": 1})
+                    return Response("ok")
+        """,
+    })
+    rt.client().get("/")
+    q = queues(rt).queue("jobs")
+    rt.clock.advance(4 * 86_400 - 1)
+    assert q.depth() == 1
+    rt.clock.advance(1)
+    assert q.depth() == 0 and q.stats()["expired"] == 1
+    assert rt.trace.last("queue_expired").queue == "jobs"
+
+
+def test_retention_is_configurable_from_60_seconds_to_14_days(load_project):
+    """A queue's retention period can be set from 60 seconds to 14 days; a message retried past
+    it is deleted instead of redelivered
+    (https://developers.cloudflare.com/changelog/2025-02-14-customize-queue-retention-period/)."""
+    rt = load_project(project("max_batch_size = 1\nmax_retries = 10"))
+    q = queues(rt).queue("jobs")
+    for bad in (59, 14 * 86_400 + 1):
+        with pytest.raises(ValueError, match="between 60 and 1209600 seconds"):
+            q.set_retention(bad)
+    q.set_retention(600)
+    rt.client().post("/send", json={"do": "retry", "delay": 400})
+    rt.clock.advance(1000)
+    assert [m["attempts"] for m in seen(rt)] == [1, 2]  # sent at 0, again at 400, not at 800
+    assert q.depth() == 0 and q.stats()["expired"] == 1
+
+
+def test_max_concurrency_limits_simultaneous_consumer_invocations(load_project):
+    """max_concurrency = 1 runs one batch at a time; the next starts when it finishes
+    (https://developers.cloudflare.com/queues/configuration/consumer-concurrency/)."""
+    entry = """
+        import asyncio
+        from workers import WorkerEntrypoint, Response
+        LOG = []
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                await self.env.JOBS.sendBatch([{"body": i} for i in range(3)])
+                return Response("ok")
+            async def queue(self, batch, env, ctx):
+                LOG.append(("start", batch.messages[0].body))
+                await asyncio.sleep(10)
+                LOG.append(("end", batch.messages[0].body))
+    """
+    def run(setting: str) -> list:
+        files = project(f"max_batch_size = 1\n{setting}")
+        files["src/entry.py"] = entry
+        rt = load_project(files)
+        rt.client().get("/")
+        rt.clock.advance(60)
+        return rt.worker().exports["LOG"]
+
+    assert run("max_concurrency = 1") == [("start", 0), ("end", 0), ("start", 1), ("end", 1),
+                                          ("start", 2), ("end", 2)]
+    assert run("")[:3] == [("start", 0), ("start", 1), ("start", 2)]  # autoscaling: all at once
+    with pytest.raises(ConfigError, match="max_concurrency"):
+        load_project(project("max_concurrency = 251"))

@@ -304,3 +304,94 @@ def test_persisted_bucket_survives_a_restart(make_project: Callable[..., Path], 
     with load(project, virtual_time=True, persist_to=state) as rt2:
         r = rt2.client().get("/kept.txt")
         assert (r.content, r.headers["content-type"]) == (b"yes", "text/plain")
+
+
+MIB = 1024 * 1024
+
+
+def test_multipart_upload_joins_parts_in_part_number_order(rt: Runtime) -> None:
+    """createMultipartUpload + uploadPart (any order) + complete stores the joined object, with an
+    S3-style etag "<md5 of part md5s>-<parts>" and no MD5 checksum.
+    https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2multipartupload-definition"""
+    part1, part2, last = b"a" * (5 * MIB), b"b" * (5 * MIB), b"tail"
+    upload = call(rt, rt.env.BUCKET.createMultipartUpload("big.bin", customMetadata={"k": "v"},
+                                                          httpMetadata={"contentType": "application/x"}))
+    assert upload.key == "big.bin" and isinstance(upload.uploadId, str) and upload.uploadId
+    p3 = call(rt, upload.uploadPart(3, last))
+    p1 = call(rt, upload.uploadPart(1, part1))
+    # Another invocation resumes the same upload from its id.
+    p2 = call(rt, rt.env.BUCKET.resumeMultipartUpload("big.bin", upload.uploadId).uploadPart(2, part2))
+    assert (p1.partNumber, p1.etag) == (1, hashlib.md5(part1).hexdigest())
+    assert r2_bucket(rt, "BUCKET").get("big.bin") is None  # nothing visible before complete()
+    obj = call(rt, upload.complete([p3, p1, p2]))
+    digest = hashlib.md5(bytes.fromhex(p1.etag) + bytes.fromhex(p2.etag) + bytes.fromhex(p3.etag)).hexdigest()
+    assert obj.etag == f"{digest}-3" and obj.httpEtag == f'"{digest}-3"' and obj.size == 10 * MIB + 4
+    assert obj.customMetadata.k == "v" and obj.httpMetadata.contentType == "application/x"
+    assert obj.checksums.to_py() == {}
+    assert r2_bucket(rt, "BUCKET").get("big.bin") == part1 + part2 + last
+
+
+def test_multipart_parts_except_the_last_must_be_at_least_5_mib(rt: Runtime) -> None:
+    """Every part but the last must be at least 5 MiB.
+    https://developers.cloudflare.com/r2/api/workers/workers-multipart-usage/"""
+    upload = call(rt, rt.env.BUCKET.createMultipartUpload("k"))
+    parts = [call(rt, upload.uploadPart(1, b"small")), call(rt, upload.uploadPart(2, b"last"))]
+    with pytest.raises(JsException, match=r"smaller than the minimum allowed object size. \(10011\): part 1"):
+        call(rt, upload.complete(parts))
+    # A single small part is fine: it is also the last one.
+    single = call(rt, rt.env.BUCKET.createMultipartUpload("one"))
+    obj = call(rt, single.complete([call(rt, single.uploadPart(1, b"tiny"))]))
+    assert obj.size == 4 and obj.etag.endswith("-1")
+
+
+def test_multipart_parts_must_be_uniform_in_size(rt: Runtime) -> None:
+    """Each part must be the same size, except the final one, which can be smaller.
+    https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2multipartupload-definition"""
+    upload = call(rt, rt.env.BUCKET.createMultipartUpload("k"))
+    parts = [call(rt, upload.uploadPart(1, b"a" * (5 * MIB))), call(rt, upload.uploadPart(2, b"b" * (5 * MIB + 1)))]
+    with pytest.raises(JsException, match=r"problem with the multipart upload. \(10048\)"):
+        call(rt, upload.complete(parts))
+
+
+def test_multipart_complete_rejects_unknown_parts_and_etags(rt: Runtime) -> None:
+    """complete() takes the R2UploadedPart objects uploadPart() returned; others are not found.
+    https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2uploadedpart"""
+    upload = call(rt, rt.env.BUCKET.createMultipartUpload("k"))
+    call(rt, upload.uploadPart(1, b"x"))
+    with pytest.raises(JsException, match=r"parts could not be found. \(10025\)"):
+        call(rt, upload.complete([{"partNumber": 1, "etag": "0" * 32}]))
+    with pytest.raises(JsException, match=r"\(10025\)"):
+        call(rt, upload.complete([{"partNumber": 2, "etag": hashlib.md5(b"x").hexdigest()}]))
+    with pytest.raises(JsException, match="partNumber must be an integer from 1 to 10000"):
+        call(rt, upload.uploadPart(10001, b"x"))
+
+
+def test_aborted_or_completed_upload_no_longer_exists(rt: Runtime) -> None:
+    """After abort() or complete(), the upload id is gone; resumeMultipartUpload checks nothing
+    until the upload is used.
+    https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#bucket-method-definitions"""
+    upload = call(rt, rt.env.BUCKET.createMultipartUpload("k"))
+    call(rt, upload.uploadPart(1, b"x"))
+    call(rt, upload.abort())
+    with pytest.raises(JsException, match=r"The specified multipart upload does not exist. \(10024\)"):
+        call(rt, upload.uploadPart(2, b"y"))
+    ghost = rt.env.BUCKET.resumeMultipartUpload("k", "no-such-upload")  # no error yet
+    with pytest.raises(JsException, match=r"\(10024\)"):
+        call(rt, ghost.complete([]))
+    done = call(rt, rt.env.BUCKET.createMultipartUpload("k"))
+    call(rt, done.complete([call(rt, done.uploadPart(1, b"z"))]))
+    with pytest.raises(JsException, match=r"\(10024\)"):
+        call(rt, done.uploadPart(1, b"again"))
+    assert "k" in r2_bucket(rt, "BUCKET") and "abortMultipartUpload" in [e.op for e in rt.trace.events("r2")]
+
+
+def test_uncompleted_multipart_upload_is_aborted_after_7_days(rt: Runtime) -> None:
+    """Uncompleted multipart uploads are automatically aborted after 7 days.
+    https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2multipartupload-definition"""
+    upload = call(rt, rt.env.BUCKET.createMultipartUpload("k"))
+    part = call(rt, upload.uploadPart(1, b"x"))
+    rt.clock.advance(7 * 24 * 3600 - 1)
+    call(rt, upload.uploadPart(1, b"x"))
+    rt.clock.advance(1)
+    with pytest.raises(JsException, match=r"does not exist. \(10024\).*expired after 7 days"):
+        call(rt, upload.complete([part]))
