@@ -7,6 +7,7 @@ dies) becomes a verdict on that student's result instead of an exception.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -14,7 +15,16 @@ from pathlib import Path
 
 import nbformat
 
+from .config import KERNEL_MEMORY_LIMIT
 from .notebook_cells import CELL_TIMEOUT_ERROR, Question, outcomes, question_status, questions
+from .review import review_verdicts
+from .sandbox import SANDBOX_ENV, SandboxPolicy
+
+#: Environment variable naming the run and student on every grading kernel, so the grader can
+#: find and stop kernels its workers left behind (a killed worker cannot shut its kernel down).
+KERNEL_TAG_ENV = "COURSE_GRADE_KERNEL"
+#: The verdict for a submission that changed the grading code (the guard's evidence follows it).
+TAMPERED = "the grading code was modified"
 
 
 @dataclass
@@ -25,6 +35,7 @@ class QuestionResult:
     max_score: float
     status: str  # pass | fail | not attempted | timeout | not run
     reason: str = ""
+    solution_ids: list[str] = field(default_factory=list)  # the answer cells this question grades
 
 
 @dataclass
@@ -47,6 +58,10 @@ class GradeJob:
     notebooks: dict[str, str]  # notebook name -> submitted path
     master: str  # course dir with source/<assignment> and gradebook.db, made by course_dir.generate
     cell_timeout: int
+    work_dir: str = ""  # where this student's private course dir goes ("" = a new temp dir)
+    private: list[str] = field(default_factory=list)  # folders the kernel may not read (hidden tests, solutions)
+    kernel_tag: str = ""  # value of KERNEL_TAG_ENV for this student's kernel
+    sandbox: bool = True  # run the kernel behind course.grading.sandbox
 
 
 def source_grade_cells(*notebooks: nbformat.NotebookNode) -> dict[str, set[str]]:
@@ -126,7 +141,9 @@ def grade_student(job: GradeJob) -> StudentResult:
     all_questions = {n: questions(release_nbs[n]) for n in names}
     result = StudentResult(job.student_id, job.assignment, 0.0,
                            sum(q.points for qs in all_questions.values() for q in qs), "graded")
-    with tempfile.TemporaryDirectory(prefix=f"course-grade-{job.student_id}-") as tmp:
+    if job.work_dir:
+        Path(job.work_dir).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f"course-grade-{job.student_id}-", dir=job.work_dir or None) as tmp:
         root = Path(tmp)
         shutil.copytree(master / "source", root / "source")
         shutil.copy2(master / "gradebook.db", root / "gradebook.db")
@@ -149,8 +166,10 @@ def grade_student(job: GradeJob) -> StudentResult:
         for extra in sorted(set(job.notebooks) - set(names)):
             result.verdicts.append(f"{extra}.ipynb is not part of {job.assignment}; ignored")
         scores: dict[str, float] = {}
+        evidence = root / "evidence.log"
         if usable:
-            api = api_for(root, cell_timeout=job.cell_timeout)
+            _prepare_kernel_environment(job, root, evidence)
+            api = api_for(root, cell_timeout=job.cell_timeout, sandbox=job.sandbox)
             outcome = api.autograde(job.assignment, job.student_id, force=True, create=True)
             if not outcome.get("success"):
                 result.verdicts.append(_autograde_failure(outcome))
@@ -171,6 +190,12 @@ def grade_student(job: GradeJob) -> StudentResult:
                                                f"stopped after the {job.cell_timeout} s cell timeout")
             for q in all_questions[name]:
                 result.questions.append(_question_result(q, seen, scores, graded is not None))
+                if result.questions[-1].status == "pass":
+                    result.verdicts += _answer_errors(q, seen, name)
+        tampering = [line for line in evidence.read_text(encoding="utf-8").splitlines() if line] if evidence.exists() else []
+    if tampering:
+        _zero_for_tampering(result, tampering)
+    result.verdicts += review_verdicts(result.solution_sources)
     result.score = round(sum(q.score for q in result.questions), 6)
     if not any(q.status != "not run" for q in result.questions):
         result.status = "not graded"
@@ -179,11 +204,47 @@ def grade_student(job: GradeJob) -> StudentResult:
     return result
 
 
+def _prepare_kernel_environment(job: GradeJob, root: Path, evidence: Path) -> None:
+    """Tell the kernel (through the environment it inherits) its sandbox and its tag.
+
+    This runs in the student's own grading process, so changing ``os.environ`` is private to it.
+    """
+    home = root / "autograded" / job.student_id / job.assignment
+    policy = SandboxPolicy(home=str(home), denied=[str(root), job.master, *job.private],
+                           writable=[tempfile.gettempdir()], evidence=str(evidence), memory_bytes=KERNEL_MEMORY_LIMIT)
+    os.environ[SANDBOX_ENV] = policy.to_env()
+    if job.kernel_tag:
+        os.environ[KERNEL_TAG_ENV] = job.kernel_tag
+
+
+def _answer_errors(q: Question, seen: dict, notebook: str) -> list[str]:
+    """Errors raised by the answer cells of a question whose tests passed anyway (worth knowing)."""
+    notes = []
+    for sid in q.solution_ids:
+        cell = seen.get(sid)
+        if cell is not None and cell.ename not in (None, "NotImplementedError"):
+            notes.append(f"{notebook}.ipynb: answer cell {sid!r} raised {cell.ename}: {cell.evalue.strip()[:200]} "
+                         "(its tests passed anyway)")
+    return notes
+
+
+def _zero_for_tampering(result: StudentResult, evidence: list[str]) -> None:
+    shown = "; ".join(evidence[:3]) + (f" (and {len(evidence) - 3} more)" if len(evidence) > 3 else "")
+    result.verdicts.append(f"{TAMPERED} ({shown}): the whole submission scores 0 and is left for an instructor "
+                           "to review")
+    for q in result.questions:
+        if q.score or q.status == "pass":
+            q.status, q.reason = "fail", f"{TAMPERED}: {shown}"
+        q.score = 0.0
+
+
 def _question_result(q: Question, seen: dict, scores: dict[str, float], ran: bool) -> QuestionResult:
     if not ran:
-        return QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", "the notebook could not be graded")
+        return QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", "the notebook could not be graded",
+                              list(q.solution_ids))
     status, reason = question_status(q, seen)
-    return QuestionResult(q.grade_id, q.title, float(scores.get(q.grade_id, 0.0)), q.points, status, reason)
+    return QuestionResult(q.grade_id, q.title, float(scores.get(q.grade_id, 0.0)), q.points, status, reason,
+                          list(q.solution_ids))
 
 
 def _autograde_failure(outcome: dict) -> str:

@@ -51,7 +51,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from .grade import grade_class
+    from .grade import GradingInterrupted, grade_class
     from .submissions import SubmissionError
 
     if args.jobs is not None and args.jobs < 1:
@@ -66,6 +66,12 @@ def run_grade(args: argparse.Namespace) -> int:
     except (SubmissionError, FileNotFoundError) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2
+    except GradingInterrupted as stop:
+        partial = stop.report
+        print(f"\ncourse grade: interrupted; every grading process and kernel was stopped. Partial report "
+              f"({len(partial.results)} graded, {len(partial.missing)} not) in {partial.out_dir}; "
+              f"{args.out} was left as it was.", file=sys.stderr)
+        return 130
     for r in report.results:
         note = f"  ({'; '.join(r.verdicts)})" if r.verdicts else ""
         print(f"{r.student_id}: {r.score:g}/{r.max_score:g} {r.status}{note}")

@@ -19,13 +19,21 @@ CELL_TIMEOUT = 60
 KERNEL_STARTUP_TIMEOUT = 60
 #: Kernel arguments: no history file to write, and no start-up chatter on the grader's stderr.
 KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+#: Kernel arguments for grading only: install the grading guard (course.grading.sandbox) before any cell.
+SANDBOX_KERNEL_ARGUMENTS = ["--IPKernelApp.exec_lines=import course.grading.sandbox as _sandbox; _sandbox.install(); del _sandbox"]
+#: Address space a grading kernel may use (RLIMIT_AS): a submission that allocates more gets a
+#: MemoryError in its own cell instead of starving the other students' kernels.
+KERNEL_MEMORY_LIMIT = 4 * 1024**3
+#: Seconds one student's whole grading may take beyond its cells' timeouts (kernel start-up,
+#: nbgrader's bookkeeping) before the grading process is killed and the student gets a verdict.
+STUDENT_OVERHEAD = 90
 #: What nbgrader's ClearSolutions puts where a solution region was.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
 def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_DIRECTORY,
                    release_directory: str = RELEASE_DIRECTORY, cell_timeout: int = CELL_TIMEOUT,
-                   db_url: str | None = None) -> Any:
+                   db_url: str | None = None, sandbox: bool = False) -> Any:
     """Fill an nbgrader config ``c`` (a traitlets Config) with the course's settings."""
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = COURSE_ID
@@ -41,7 +49,7 @@ def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_D
     c.Execute.timeout = cell_timeout
     c.Execute.startup_timeout = KERNEL_STARTUP_TIMEOUT
     c.Execute.interrupt_on_timeout = True
-    c.Execute.extra_arguments = list(KERNEL_ARGUMENTS)
+    c.Execute.extra_arguments = list(KERNEL_ARGUMENTS) + (list(SANDBOX_KERNEL_ARGUMENTS) if sandbox else [])
     c.ExecutePreprocessor.timeout = cell_timeout
     c.ExecutePreprocessor.startup_timeout = KERNEL_STARTUP_TIMEOUT
     c.Exchange.root = str(Path(root) / ".exchange")

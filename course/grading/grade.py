@@ -1,23 +1,35 @@
 """``course grade``: autograde a whole class in parallel, one nbgrader run per student.
 
 The assignment is generated once into a master course directory (source + gradebook with the
-grade cells' checksums); each worker process then grades one student in a private copy of it,
-so students share no kernel, no files and no database. One bad submission gets a verdict and
-never stops the class. Scores depend only on the submissions: the checks are seeded.
+grade cells' checksums); each student is then graded by a process of its own, in a private
+copy of it, so students share no kernel, no files and no database. One bad submission gets a
+verdict and never stops the class: a grading process that outlives its deadline is killed with
+its kernel, and so is everything still running when the instructor presses Ctrl-C.
+
+The class's files are written to a staging folder next to ``--out`` and swapped in when
+complete, so ``--out`` holds either the previous complete report or the new one, never a mix.
+An interrupted run writes what it has to ``<out>.partial/`` (with PARTIAL.txt saying so).
+Scores depend only on the submissions: the checks are seeded.
 """
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
+import secrets
+import shutil
+import signal
 import tempfile
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import Any, Callable, TextIO
 
-from .autograde import GradeJob, QuestionResult, StudentResult, grade_student
-from .config import CELL_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY
+import nbformat
+
+from .autograde import KERNEL_TAG_ENV, GradeJob, QuestionResult, StudentResult, grade_student
+from .config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY, STUDENT_OVERHEAD
 from .course_dir import generate
 from .feedback import write_feedback
 from .progress import ProgressLine
@@ -29,6 +41,10 @@ from .submissions import Submission, find_submissions
 MAX_DEFAULT_JOBS = 32
 
 
+#: Name of the note an interrupted run leaves in its partial report.
+PARTIAL_NOTE = "PARTIAL.txt"
+
+
 @dataclass
 class ClassReport:
     results: list[StudentResult]
@@ -37,6 +53,17 @@ class ClassReport:
     results_json: Path
     feedback: list[Path]
     plots: list[Path]
+    out_dir: Path | None = None
+    partial: bool = False
+    missing: list[str] = field(default_factory=list)  # students not graded (an interrupted run)
+
+
+class GradingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during ``course grade``: every grading process and kernel was stopped first."""
+
+    def __init__(self, report: ClassReport) -> None:
+        super().__init__(f"interrupted: {len(report.results)} students graded, {len(report.missing)} not")
+        self.report = report
 
 
 def default_jobs() -> int:
@@ -45,7 +72,7 @@ def default_jobs() -> int:
 
 
 def _grade_and_write(job: GradeJob, feedback_dir: str) -> StudentResult:
-    """Worker-process entry point: grade one student and write their feedback page."""
+    """Grade one student and write their feedback page; never raises for a bad submission."""
     try:
         result = grade_student(job)
     except Exception as exc:  # a grading bug must not cost the rest of the class
@@ -54,40 +81,163 @@ def _grade_and_write(job: GradeJob, feedback_dir: str) -> StudentResult:
     return result
 
 
-def _crashed(job: GradeJob, verdict: str) -> StudentResult:
+def _worker_main(job: GradeJob, feedback_dir: str, conn: Any) -> None:
+    """A student's grading process: its own process group, so the grader can kill it whole."""
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the grader's to handle, not ours
+    conn.send(_grade_and_write(job, feedback_dir))
+    conn.close()
+
+
+def _questions_of(job: GradeJob) -> list[Any]:
     from .notebook_cells import questions
-    import nbformat
 
     release = Path(job.master) / "release" / job.assignment
-    qs = [q for nb in sorted(release.glob("*.ipynb")) for q in questions(nbformat.read(nb, as_version=4))]
+    return [q for nb in sorted(release.glob("*.ipynb")) for q in questions(nbformat.read(nb, as_version=4))]
+
+
+def _crashed(job: GradeJob, verdict: str) -> StudentResult:
+    qs = _questions_of(job)
     return StudentResult(job.student_id, job.assignment, 0.0, sum(q.points for q in qs), "not graded", [verdict],
                          [QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", verdict) for q in qs])
 
 
+def student_deadline(master: Path, assignment: str, cell_timeout: int) -> float:
+    """Seconds one student may take: every code cell at its timeout, a kernel start and some slack."""
+    cells = sum(1 for nb in (master / "release" / assignment).glob("*.ipynb")
+                for c in nbformat.read(nb, as_version=4).cells if c.cell_type == "code")
+    return KERNEL_STARTUP_TIMEOUT + cells * (cell_timeout + 2) + STUDENT_OVERHEAD
+
+
 def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: int | None = None,
                 cell_timeout: int = CELL_TIMEOUT, solutions_dir: Path | None = None,
-                progress: TextIO | None = None, on_result: Callable[[StudentResult], None] | None = None) -> ClassReport:
-    """Grade every submission in ``submissions_dir`` and write the class's files to ``out_dir``."""
+                progress: TextIO | None = None, on_result: Callable[[StudentResult], None] | None = None,
+                student_timeout: float | None = None) -> ClassReport:
+    """Grade every submission in ``submissions_dir`` and write the class's files to ``out_dir``.
+
+    Raises :class:`GradingInterrupted` (a KeyboardInterrupt) on Ctrl-C, after stopping every
+    grading process and kernel and writing the partial report to ``<out_dir>.partial``.
+    """
     solutions_dir = solutions_dir or REPO_ROOT / SOURCE_DIRECTORY
     notebook_names = sorted(p.stem for p in (solutions_dir / assignment).glob("*.ipynb"))
     if not notebook_names:
         raise FileNotFoundError(f"no notebooks for assignment {assignment!r} in {solutions_dir / assignment}")
     subs = find_submissions(submissions_dir, assignment, notebook_names)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    feedback_dir = out_dir / "feedback"
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    _recover_swap(out_dir)
     jobs = max(1, min(jobs or default_jobs(), len(subs)))
-    with tempfile.TemporaryDirectory(prefix="course-grade-master-") as tmp:
-        master = Path(tmp)
-        generate(master, assignment, solutions_dir)
-        work = [GradeJob(s.student_id, assignment, {k: str(v) for k, v in s.notebooks.items()}, str(master), cell_timeout)
-                for s in subs]
-        results = _run(work, jobs, str(feedback_dir), progress, on_result)
-    results.sort(key=lambda r: r.student_id)
-    grades_csv = write_grades_csv(results, out_dir / "grades.csv")
-    questions_csv, results_json = write_details(results, out_dir)
-    plots = plot_distributions(results, out_dir / "plots")
+    run_tag = f"course-grade-{secrets.token_hex(6)}"
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    feedback_dir = staging / "feedback"
+    feedback_dir.mkdir()
+    results: list[StudentResult] = []
+    interrupted = False
+    try:
+        with tempfile.TemporaryDirectory(prefix="course-grade-run-") as tmp:
+            run_root = Path(tmp)
+            master = run_root / "master"
+            generate(master, assignment, solutions_dir)
+            private = sorted({str(solutions_dir.resolve()), str((REPO_ROOT / SOURCE_DIRECTORY).resolve())})
+            work = [GradeJob(s.student_id, assignment, {k: str(v) for k, v in s.notebooks.items()}, str(master),
+                             cell_timeout, work_dir=str(run_root / "students" / s.student_id),
+                             private=[str(run_root), *private], kernel_tag=f"{run_tag}/{s.student_id}")
+                    for s in subs]
+            deadline = student_timeout or student_deadline(master, assignment, cell_timeout)
+            try:
+                _run(work, jobs, str(feedback_dir), progress, on_result, results, deadline)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                stop_kernels(run_tag)
+        results.sort(key=lambda r: r.student_id)
+        missing = sorted({s.student_id for s in subs} - {r.student_id for r in results})
+        report = _write_report(results, staging)
+        if interrupted:
+            note = (f"PARTIAL REPORT: `course grade` was interrupted after grading {len(results)} of {len(subs)} "
+                    f"students.\nNot graded: {', '.join(missing) or '(none)'}\n{out_dir} was left as it was; "
+                    f"run the same command again to grade the whole class.\n")
+            (staging / PARTIAL_NOTE).write_text(note)
+            target = out_dir.with_name(out_dir.name + ".partial")
+        else:
+            target = out_dir
+        _swap_in(staging, target)
+        report = _relocate(report, staging, target)
+        report.partial, report.missing = interrupted, missing
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    if interrupted:
+        raise GradingInterrupted(report)
+    return report
+
+
+def _write_report(results: list[StudentResult], folder: Path) -> ClassReport:
+    grades_csv = write_grades_csv(results, folder / "grades.csv")
+    questions_csv, results_json = write_details(results, folder)
+    plots = plot_distributions(results, folder / "plots")
     return ClassReport(results, grades_csv, questions_csv, results_json,
-                       [feedback_dir / f"{r.student_id}.html" for r in results], plots)
+                       [folder / "feedback" / f"{r.student_id}.html" for r in results], plots)
+
+
+def _relocate(report: ClassReport, old: Path, new: Path) -> ClassReport:
+    move = lambda p: new / p.relative_to(old)  # noqa: E731
+    return ClassReport(report.results, move(report.grades_csv), move(report.questions_csv), move(report.results_json),
+                       [move(p) for p in report.feedback], [move(p) for p in report.plots], out_dir=new)
+
+
+def _old_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}.replaced")
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging`` with two renames (a folder cannot be replaced in one).
+
+    Between them the previous report sits at ``.<name>.replaced``; :func:`_recover_swap` puts it
+    back if a crash happens right there, so no complete report is ever lost.
+    """
+    old = _old_name(target)
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.rename(target, old)
+    os.rename(staging, target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_swap(target: Path) -> None:
+    old = _old_name(target)
+    if old.exists() and not target.exists():
+        os.rename(old, target)
+
+
+def stop_kernels(tag_prefix: str) -> list[int]:
+    """Kill every process whose environment carries a kernel tag starting with ``tag_prefix``.
+
+    A grading process killed at its deadline (or by Ctrl-C) cannot shut its kernel down, and
+    kernels run in their own session, out of reach of the grading process's group. Linux only
+    (reads /proc); elsewhere the kernels notice their parent is gone and exit on their own.
+    """
+    needle = f"{KERNEL_TAG_ENV}={tag_prefix}".encode()
+    killed = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return killed
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if any(var.startswith(needle) for var in environ.split(b"\0")):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except OSError:
+                pass
+    return killed
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -101,10 +251,31 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+@dataclass
+class _Running:
+    job: GradeJob
+    process: Any
+    conn: Any
+    started: float
+
+
+def _kill(running: _Running) -> None:
+    try:
+        os.killpg(running.process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    stop_kernels(running.job.kernel_tag)
+    running.process.join(5)
+    running.conn.close()
+
+
 def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | None,
-         on_result: Callable[[StudentResult], None] | None) -> list[StudentResult]:
+         on_result: Callable[[StudentResult], None] | None, results: list[StudentResult], deadline: float) -> None:
+    """Grade ``work`` with at most ``jobs`` processes at once, appending to ``results`` as they finish."""
     bar = ProgressLine(len(work), "students graded", progress)
-    results: list[StudentResult] = []
+    context = _pool_context()
+    pending = list(work)
+    running: dict[Any, _Running] = {}
 
     def record(result: StudentResult) -> None:
         results.append(result)
@@ -112,21 +283,47 @@ def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | 
         if on_result:
             on_result(result)
 
-    if jobs == 1:
-        for job in work:
-            record(_grade_and_write(job, feedback_dir))
-        return results
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=_pool_context()) as pool:
-        futures = {pool.submit(_grade_and_write, job, feedback_dir): job for job in work}
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # the worker process itself died
-                result = _crashed(job, f"the grading process died: {type(exc).__name__}: {exc}")
+    def finish(r: _Running, result: StudentResult) -> None:
+        del running[r.conn]
+        record(result)
+
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                job = pending.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_worker_main, args=(job, feedback_dir, send),
+                                          name=f"grade-{job.student_id}")
+                process.start()
+                send.close()
+                running[receive] = _Running(job, process, receive, time.monotonic())
+            now = time.monotonic()
+            wait = max(0.05, min(r.started + deadline - now for r in running.values()))
+            for conn in multiprocessing.connection.wait(list(running), timeout=min(wait, 1.0)):
+                r = running[conn]
+                try:
+                    result = conn.recv()
+                except (EOFError, OSError):  # the process died before answering
+                    r.process.join(5)
+                    code = r.process.exitcode
+                    result = _crashed(r.job, f"the grading process died (exit code {code}), so this student "
+                                             "could not be graded; it scores 0")
+                    write_feedback(result, Path(feedback_dir))
+                r.process.join(5)
+                stop_kernels(r.job.kernel_tag)
+                conn.close()
+                finish(r, result)
+            now = time.monotonic()
+            for r in [r for r in running.values() if now - r.started > deadline]:
+                _kill(r)
+                result = _crashed(r.job, f"grading this student took longer than {deadline:.0f} s in all and was "
+                                         "stopped (a cell that ignores interrupts, or floods its output?); it scores 0")
                 write_feedback(result, Path(feedback_dir))
-            record(result)
-    return results
+                finish(r, result)
+    except BaseException:
+        for r in list(running.values()):
+            _kill(r)
+        raise
 
 
-__all__ = ["ClassReport", "Submission", "grade_class"]
+__all__ = ["ClassReport", "GradingInterrupted", "Submission", "grade_class", "stop_kernels"]

@@ -105,7 +105,14 @@ def question_status(q: Question, seen: dict[str, CellOutcome]) -> tuple[str, str
         return "timeout", "the tests did not finish before the cell timeout (an infinite loop?)"
     if test.ename is not None:
         reason = test.evalue.strip() if test.ename == "AssertionError" and test.evalue.strip() else f"{test.ename}: {test.evalue}".strip()
-        return "fail", reason or test.ename
+        reason = reason or test.ename
+        # A test failing on a name the answer never defined is explained by the answer cell's own error.
+        crashed = [seen[sid] for sid in q.solution_ids if sid in seen and seen[sid].ename is not None]
+        if crashed:
+            first = crashed[0]
+            reason = (f"your answer cell stopped with {first.ename}: {first.evalue.strip()}".rstrip(": ")
+                      + f"\nso the tests then failed with: {reason}")
+        return "fail", reason
     if test.stderr:
         return "fail", f"the tests wrote to stderr, which nbgrader scores as a failure: {test.stderr.strip()[:300]}"
     return "pass", ""

@@ -131,6 +131,8 @@ def test_class_is_graded_completely_with_a_verdict_each_and_identically_twice(
 
     feedback = (runs[0] / "feedback" / "frank.html").read_text()
     assert "[aggregate seed=0]" in feedback and "aggregate_scenario(seed=0).run(aggregate)" in feedback
+    assert "b-fail'>FAIL</span> 4. Aggregating results" in feedback and "paste the <code>reproduce:</code>" in feedback
+    assert "Your code (q4_aggregate), as graded" in feedback and "forgets to drop results" in feedback
     for page in (runs[0] / "feedback").glob("*.html"):
         html = page.read_text()
         assert "HIDDEN TESTS" not in html and "range(50, 60)" not in html, page.name

@@ -1,0 +1,209 @@
+"""The hidden tests' way into the checkers: every call is checked against the checkers' files.
+
+A notebook's hidden tests run in the learner's kernel, after the learner's code, so the names
+they could use (``day1``, ``course.checks.day1.grade_coordinator``, ``CheckResult.assert_ok``,
+``AssertionError``...) may all have been rebound or monkeypatched by then. Hidden tests
+therefore never use the notebook's names: they do ::
+
+    from course.checks.sealed import sealed
+    checks = sealed("day1")
+    checks.grade_envelope(Envelope, seed=11)
+
+:func:`sealed` compiles the checker modules afresh from their files and compares them with the
+loaded ones (every function's and method's code, every module-level name, the ``sys.modules``
+entries, the built-in exceptions and functions), before and after each call. Any difference
+raises :class:`GradingCodeModified` ("the grading code was modified: ..."), which fails that
+question. In ``course grade``'s kernels an audit hook (``course.grading.sandbox``) also repairs
+what it finds and reports it to the grader; ``sys.audit(VERIFY_EVENT)`` asks it to check now.
+"""
+from __future__ import annotations
+
+import builtins
+import importlib
+import os
+import sys
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+#: The audit event that asks the grading kernel's guard to check and repair the grading code now.
+VERIFY_EVENT = "course.grading.verify"
+#: Modules, besides every ``course.checks`` module, that the checkers run on.
+SUPPORT_MODULES = ("course.runtime.clock",)
+#: Names IPython and ipykernel themselves put into ``builtins`` as Python functions.
+KERNEL_BUILTINS = frozenset({"display", "get_ipython", "exit", "quit", "input", "raw_input", "breakpoint", "help"})
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: set on classes made in Python, never on the built-in ones
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_SKIPPED = frozenset({"__builtins__", "__cached__", "__loader__", "__spec__", "__file__", "__doc__", "__name__",
+                      "__package__", "__path__", "__all__"})
+
+
+class GradingCodeModified(RuntimeError):
+    """The submission changed the grading code, so this question's hidden tests do not count."""
+
+
+def _module_names(requested: str) -> list[str]:
+    names = [f"course.checks.{p.stem}" for p in sorted(_PACKAGE_DIR.glob("*.py"))
+             if p.stem not in ("__init__", "sealed")]
+    wanted = f"course.checks.{requested}"
+    if wanted not in names:
+        raise ValueError(f"no checker module {wanted!r}; expected one of {names}")
+    return ["course.checks", *names, *SUPPORT_MODULES]
+
+
+def _expected_file(name: str) -> str:
+    """Where module ``name`` of the course package lives, found from this file, not from sys.modules."""
+    parts = name.split(".")[1:]
+    base = _PACKAGE_DIR.parent.joinpath(*parts)
+    return str(base / "__init__.py") if base.is_dir() else str(base.with_suffix(".py"))
+
+
+def _fresh_namespace(name: str, path: str) -> dict[str, Any]:
+    """The module ``name`` executed afresh from its file, without touching ``sys.modules``."""
+    source = Path(path).read_text(encoding="utf-8")
+    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    namespace: dict[str, Any] = {"__name__": name, "__package__": package, "__file__": path,
+                                 "__builtins__": builtins}
+    exec(compile(source, path, "exec"), namespace)  # noqa: S102  (the repository's own checker file)
+    return namespace
+
+
+def _same_function(live: Any, fresh: types.FunctionType, live_globals: dict[str, Any] | None) -> bool:
+    live = getattr(live, "__func__", live)
+    fresh = getattr(fresh, "__func__", fresh)
+    if not isinstance(live, types.FunctionType) or live.__code__ != fresh.__code__:
+        return False
+    if live.__defaults__ != fresh.__defaults__ or live.__kwdefaults__ != fresh.__kwdefaults__:
+        return False
+    return live_globals is None or live.__globals__ is live_globals
+
+
+def _plain(value: Any) -> bool:
+    """Data that a fresh copy of the module recreates equal (a lock or a thread-local is not)."""
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return True
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _differences(name: str, live: types.ModuleType, fresh: dict[str, Any], data: bool = True) -> list[str]:
+    found = []
+    live_ns = vars(live)
+    for key, want in fresh.items():
+        if key in _SKIPPED:
+            continue
+        got = live_ns.get(key, _MISSING)
+        where = f"{name}.{key}"
+        if got is _MISSING:
+            found.append(f"{where} was deleted")
+        elif isinstance(want, types.FunctionType) and want.__globals__ is fresh:  # defined in this file
+            if not _same_function(got, want, live_ns):
+                found.append(f"{where} was replaced")
+        elif isinstance(want, type) and want.__module__ == name and want.__qualname__ == key:
+            if not isinstance(got, type) or got.__qualname__ != want.__qualname__:
+                found.append(f"{where} was replaced")
+                continue
+            for attr, member in vars(want).items():
+                fn = getattr(member, "__func__", member)
+                if isinstance(fn, types.FunctionType):
+                    own_globals = live_ns if fn.__globals__ is fresh else None
+                    if not _same_function(vars(got).get(attr), fn, own_globals):
+                        found.append(f"{where}.{attr} was replaced")
+        elif not data:
+            continue
+        elif isinstance(want, (types.ModuleType, types.FunctionType, type)) or callable(want):
+            if got is not want:
+                found.append(f"{where} was replaced")
+        elif _plain(want):
+            try:
+                same = got is want or bool(got == want)
+            except Exception:  # a comparison that raises is itself a sign of tampering
+                same = False
+            if not same:
+                found.append(f"{where} was changed")
+    return found
+
+
+def _builtin_differences() -> list[str]:
+    found = []
+    # The built-in exceptions are static types: reachable from BaseException whatever the
+    # submission did to ``builtins``, so we can tell whether each name still means its type.
+    stack: list[type] = [BaseException]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if cls.__module__ == "builtins" and not cls.__flags__ & _HEAPTYPE:
+            if getattr(builtins, cls.__name__, cls) is not cls:
+                found.append(f"builtins.{cls.__name__} was replaced")
+    # Python-level functions in builtins are the kernel's own helpers (display, runfile...) unless
+    # their code comes from outside the installed packages: from a notebook cell.
+    installed = tuple({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+    for key, value in vars(builtins).items():
+        fn = getattr(value, "__func__", value)
+        if key in KERNEL_BUILTINS or not isinstance(fn, types.FunctionType):
+            continue
+        if not os.path.realpath(fn.__code__.co_filename).startswith(installed):
+            found.append(f"builtins.{key} was replaced")
+    return found
+
+
+def verify(requested: str) -> None:
+    """Raise :class:`GradingCodeModified` unless the checkers are exactly their files on disk."""
+    found: list[str] = []
+    for name in _module_names(requested):
+        module = sys.modules.get(name)
+        if module is None:
+            module = importlib.import_module(name)
+        expected = _expected_file(name)
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or os.path.realpath(path) != expected:
+            found.append(f"sys.modules[{name!r}] is not the module from {expected}")
+            continue
+        # Support modules keep run-time state in their globals (a "patched" flag...): code only.
+        found += _differences(name, module, _fresh_namespace(name, expected), data=name not in SUPPORT_MODULES)
+    found += _builtin_differences()
+    if found:
+        raise GradingCodeModified("the grading code was modified, so this question's hidden tests do not count: "
+                                  + "; ".join(found[:4]) + (f" (and {len(found) - 4} more)" if len(found) > 4 else ""))
+
+
+class SealedChecks:
+    """The public functions of one checker module, each verified before and after it runs."""
+
+    def __init__(self, requested: str) -> None:
+        self._requested = requested
+
+    def __getattr__(self, attr: str) -> Callable[..., Any]:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        name = f"course.checks.{self._requested}"
+        if attr not in getattr(sys.modules[name], "__all__", ()):
+            raise AttributeError(f"{name} has no public {attr!r}")
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            _verify_now(self._requested)  # may repair the module, so the target is looked up after it
+            result = getattr(sys.modules[name], attr)(*args, **kwargs)
+            _verify_now(self._requested)  # the learner's code ran in between: did it patch anything?
+            return result
+
+        checked.__name__ = checked.__qualname__ = attr
+        return checked
+
+
+def _verify_now(requested: str) -> None:
+    sys.audit(VERIFY_EVENT, requested)  # the grading kernel's guard repairs and raises; no-op elsewhere
+    verify(requested)
+
+
+def sealed(requested: str) -> SealedChecks:
+    """The checker module ``course.checks.<requested>``, verified, for hidden tests to call."""
+    _verify_now(requested)
+    return SealedChecks(requested)
+
+
+_MISSING = object()
+
+__all__ = ["GradingCodeModified", "SealedChecks", "VERIFY_EVENT", "sealed", "verify"]
