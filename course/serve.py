@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 #: wrangler dev's default port (https://developers.cloudflare.com/workers/wrangler/commands/#dev)
 DEFAULT_PORT = 8787
@@ -18,6 +19,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--persist-to", default=None, help="keep local state in this folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="do not log each request")
+    p.add_argument("--with", dest="with_projects", action="append", default=[], metavar="DIR",
+                   help="also load the Worker project in DIR into the same runtime (reachable by service "
+                        "bindings; like a second `wrangler dev -c`); repeatable")
+    p.add_argument("--test-scheduled", action="store_true",
+                   help="fire the scheduled handler on GET /__scheduled?cron=... (like wrangler dev)")
     p.set_defaults(func=run)
 
 
@@ -29,19 +35,38 @@ def resolve_project(directory: str | None) -> Path:
     raise SystemExit("course serve: no project folder given, and the lab Worker is not available")
 
 
+def load_runtime(project: Path, *, with_projects: list[str] | tuple[str, ...] = (), persist_to: str | None = None,
+                 seed: int = 0) -> Any:
+    """The runtime ``course serve`` serves: ``project`` (the main Worker, answering HTTP) and each
+    ``--with`` project loaded into the same runtime, reachable from the others by service bindings
+    (as with several ``wrangler dev -c``). Raises ConfigError/WorkerLoadError/FileNotFoundError."""
+    from course.runtime import load
+
+    rt = load(project, persist_to=persist_to, seed=seed, echo_logs=True)
+    try:
+        for extra in with_projects:
+            rt.add_project(extra)
+    except BaseException:
+        rt.close()
+        raise
+    return rt
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from course.runtime import ConfigError, WorkerLoadError, load
+    from course.runtime import ConfigError, WorkerLoadError
     from course.runtime.asgi import WorkerASGIApp
 
     project = resolve_project(args.directory)
     try:
-        rt = load(project, persist_to=args.persist_to, seed=args.seed, echo_logs=True)
+        rt = load_runtime(project, with_projects=args.with_projects, persist_to=args.persist_to, seed=args.seed)
     except (ConfigError, WorkerLoadError, FileNotFoundError) as exc:
         print(f"course serve: {exc}", file=sys.stderr)
         return 1
-    app = WorkerASGIApp(rt, log=not args.quiet)
+    for name in list(rt.workers)[1:]:
+        print(f"[course] also loaded Worker {name!r}", flush=True)
+    app = WorkerASGIApp(rt, log=not args.quiet, test_scheduled=args.test_scheduled)
     worker = rt.worker()
     print(f"[course] Worker {worker.name!r} from {project} ready on http://{args.host}:{args.port}", flush=True)
     if worker.env.keys():

@@ -3,17 +3,40 @@
 Each HTTP request becomes a Worker ``Request`` delivered on the runtime's loop, and each line of
 the log looks like ``wrangler dev``'s: ``[course:info] GET /path 200 OK (3ms)``.
 WebSocket upgrades are bridged by ``course.runtime.websockets`` (``WebSocketService.serve_asgi``).
+
+Like ``wrangler dev``, the server fires the main Worker's ``scheduled`` handler on request:
+``/cdn-cgi/handler/scheduled?cron=...&time=...`` always (answers ``ok`` 200 or ``exception``
+500, as Miniflare does), and ``/__scheduled?cron=...`` with ``test_scheduled`` (``course serve
+--test-scheduled``; answers ``Ran scheduled event``)
+(https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/#background).
 """
 from __future__ import annotations
 
 import sys
 import time
 from typing import Any, Callable
+from urllib.parse import parse_qs
 
 from course.workers.http import Request
 
 Send = Callable[[dict[str, Any]], Any]
 Receive = Callable[[], Any]
+
+#: Miniflare's trigger route, always on under ``wrangler dev``.
+SCHEDULED_TRIGGER_PATH = "/cdn-cgi/handler/scheduled"
+#: ``wrangler dev --test-scheduled``'s route.
+TEST_SCHEDULED_PATH = "/__scheduled"
+
+#: ``request.cf`` of a request served locally: every documented field, with placeholder values
+#: for a machine that is no Cloudflare location ("XX" is Cloudflare's unknown country; the colo
+#: names no region, so the network model's latency stays off for HTTP callers)
+#: (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties).
+LOCAL_CF: dict[str, Any] = {
+    "asn": 0, "asOrganization": "local", "colo": "LOCAL", "country": "XX", "city": "", "continent": "",
+    "latitude": "0.00000", "longitude": "0.00000", "timezone": "UTC", "region": "", "regionCode": "",
+    "metroCode": "", "postalCode": "", "tlsVersion": "", "tlsCipher": "", "clientTcpRtt": 0,
+    "requestPriority": "", "edgeRequestKeepAliveStatus": 1, "clientAcceptEncoding": "",
+}
 
 
 def _url(scope: dict[str, Any]) -> str:
@@ -35,10 +58,11 @@ def _url(scope: dict[str, Any]) -> str:
 class WorkerASGIApp:
     """ASGI app that serves the main Worker of ``runtime``."""
 
-    def __init__(self, runtime: Any, *, log: bool = True, stream: Any = None) -> None:
+    def __init__(self, runtime: Any, *, log: bool = True, stream: Any = None, test_scheduled: bool = False) -> None:
         self.runtime = runtime
         self.log = log
         self.stream = stream or sys.stdout
+        self.test_scheduled = test_scheduled
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -66,12 +90,21 @@ class WorkerASGIApp:
                     break
             elif message["type"] == "http.disconnect":
                 return
+        path = scope.get("path", "/")
+        if path == SCHEDULED_TRIGGER_PATH or (self.test_scheduled and path == TEST_SCHEDULED_PATH):
+            await self._trigger_scheduled(scope, send, path)
+            return
         started = time.perf_counter()
         method = scope["method"].upper()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        # A request that declares a body (even an empty one: Content-Length: 0) has a non-null
+        # body, as on workerd (tests/conformance: http_empty_body).
+        declared = any(k.lower() in ("content-length", "transfer-encoding") for k, _ in headers)
+        has_body = method not in ("GET", "HEAD") and (bool(body) or declared)
         try:
+            cf = {**LOCAL_CF, "httpProtocol": f"HTTP/{scope.get('http_version', '1.1')}"}
             request = Request(_url(scope), method=method, headers=headers,
-                              body=bytes(body) if method not in ("GET", "HEAD") and body else None)
+                              body=bytes(body) if has_body else None, cf=cf)
         except Exception as exc:  # noqa: BLE001 - a malformed request gets a 400
             await self._send_plain(send, 400, f"Bad request: {exc}\n")
             return
@@ -91,6 +124,31 @@ class WorkerASGIApp:
             path = scope.get("path", "/")
             print(f"[course:info] {method} {path} {response.status} {response.statusText} ({ms:.0f}ms)",
                   file=self.stream, flush=True)
+
+    async def _trigger_scheduled(self, scope: dict[str, Any], send: Send, path: str) -> None:
+        """Fire the main Worker's ``scheduled`` handler, as wrangler dev's trigger routes do."""
+        from .cron import crons
+
+        rt = self.runtime
+        params = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1"),
+                                                keep_blank_values=True).items()}
+        cron = params.get("cron", "")
+        when = params.get("time", "") if path == SCHEDULED_TRIGGER_PATH else ""
+        try:
+            scheduled_ms = int(when) if when else None
+        except ValueError:
+            await self._send_plain(send, 400, f"Bad request: time={when!r} is not milliseconds since the epoch\n")
+            return
+
+        async def fire() -> Any:
+            ms = scheduled_ms if scheduled_ms is not None else int(rt.clock.wall() * 1000)
+            return await crons(rt).run(rt.worker().name, cron, ms)
+
+        controller = await rt.call_async(fire())
+        if path == TEST_SCHEDULED_PATH:
+            await self._send_plain(send, 200, "Ran scheduled event")
+        else:
+            await self._send_plain(send, 200 if controller.outcome == "ok" else 500, controller.outcome or "")
 
     @staticmethod
     async def _send_plain(send: Send, status: int, text: str) -> None:

@@ -51,6 +51,8 @@ class ScheduledController:
         self.cron = cron
         self.scheduledTime = scheduled_time_ms  # noqa: N815 - Cloudflare's name
         self.retry = True
+        #: How the handler ended, once it ran: "ok" or "exception" (wrangler dev's trigger answer).
+        self.outcome: str | None = None
 
     def noRetry(self) -> None:  # noqa: N802 - Cloudflare's name
         """Ask the platform not to retry this event if the handler fails."""
@@ -225,6 +227,7 @@ class CronService:
             rt.log("error", f"scheduled handler of {worker} ({cron}) threw:\n{tb.rstrip()}", worker=worker)
         rt.trace.record("cron", worker=worker, cron=cron, scheduled_time=scheduled_ms, outcome=outcome,
                         error=error, no_retry=not controller.retry)
+        controller.outcome = outcome
         return controller
 
     def close(self) -> None:

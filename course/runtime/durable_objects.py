@@ -893,14 +893,25 @@ def copy_error(exc: BaseException) -> BaseException:
 
 
 def _rethrown(exc: BaseException) -> BaseException:
-    """The caller's copy of an error thrown in the object (same type and message, ``remote``)."""
-    out = copy_error(exc)
+    """The caller's copy of an error thrown in the object, as a Python Worker receives it.
+
+    A Python exception crosses the RPC boundary as a JavaScript Error: the caller gets a
+    ``JsException`` named "Error" whose message keeps the original type and text (service
+    bindings do the same; conformance: do_rpc_values). Platform errors (``JsException``) keep
+    their own name. Both carry ``remote = True``.
+    """
+    if isinstance(exc, JsException):
+        out = copy_error(exc)
+    else:
+        out = JsException(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, "Error")
+        for key in ("retryable", "overloaded"):
+            if hasattr(exc, key):
+                setattr(out, key, getattr(exc, key))
     try:
         if not hasattr(out, "remote"):  # thrown by the object's code, not the platform
             out.remote = True  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001
         pass
-    out.__cause__ = exc if out is not exc else None
     return out
 
 

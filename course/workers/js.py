@@ -296,10 +296,10 @@ def __getattr__(name: str) -> Any:
 
         cls = getattr(blob, name, None) or getattr(formdata, name)
         return _with_new(cls)
-    if name == "WebSocketPair":
-        from course.runtime.websockets import WebSocketPair  # type: ignore[import-not-found]
+    if name in ("WebSocketPair", "WebSocketRequestResponsePair"):
+        from course.runtime import websockets  # type: ignore[import-not-found]
 
-        return WebSocketPair
+        return getattr(websockets, name)
     raise AttributeError(f"module 'js' has no attribute {name!r} in the course's emulated runtime")
 
 

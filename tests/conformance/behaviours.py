@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import drivers
+
 DOCS = "https://developers.cloudflare.com"
 DO_STORAGE = f"{DOCS}/durable-objects/api/sqlite-storage-api/"
 KV_READ = f"{DOCS}/kv/api/read-key-value-pairs/"
@@ -58,6 +60,13 @@ class Behaviour:
     known_difference: KnownDifference | None = None
     #: Client-side view: which response headers the answer includes.
     response_headers: tuple[str, ...] = ()
+    #: Client-side view: the body as its length and SHA-256 (large bodies).
+    digest_body: bool = False
+    #: Client-side view: the answer includes the HTTP reason phrase.
+    reason: bool = False
+    #: Behaviours a client drives itself (WebSocket sessions, trigger routes): called with the
+    #: target and the run id, returns the answer ({"status", "body"}); ``route`` is documentation.
+    drive: Callable[[Any, str], Any] | None = None
     notes: str = ""
 
 
@@ -67,6 +76,18 @@ def _deliveries(n: int) -> Callable[[Any], bool]:
 
 def _alarm_log(n: int) -> Callable[[Any], bool]:
     return lambda answer: len(answer["body"]["log"]) >= n and not answer["body"]["pending"]
+
+
+def _waited(answer: Any) -> bool:
+    return bool(answer["body"].get("waited_2s"))
+
+
+#: 1 MiB of every byte value, for the large-body behaviour.
+LARGE_BODY = bytes(i % 251 for i in range(1 << 20))
+#: Every byte value, then a truncated UTF-8 sequence and a valid 4-byte one.
+BINARY_BODY = bytes(range(256)) + b"\xe2\x82" + "ok😀".encode()
+ALARMS = f"{DOCS}/durable-objects/api/alarms/"
+WEBSOCKETS_DO = f"{DOCS}/durable-objects/best-practices/websockets/"
 
 
 BEHAVIOURS: list[Behaviour] = [
@@ -90,6 +111,9 @@ BEHAVIOURS: list[Behaviour] = [
               "caller, a missing method is a TypeError", "/do/rpc", f"{DOCS}/workers/runtime-apis/rpc/"),
     Behaviour("do_stub_fetch", "DO stub.fetch(): method, body, headers and status", "/do/stub-fetch",
               f"{DOCS}/durable-objects/api/stub/"),
+    Behaviour("do_rpc_values", "DO RPC values: null, bytes, nested, unicode, 2^53-1, no return value; the "
+              "object's error name; the stub still works after an error; missing method", "/do/rpc-values",
+              f"{DOCS}/workers/runtime-apis/rpc/#structured-clonable-types-and-more"),
     # -- KV ----------------------------------------------------------------------------------
     Behaviour("kv_get_types", "KV get() as text, json, arrayBuffer; missing key; unknown type", "/kv/types",
               KV_READ),
@@ -153,12 +177,72 @@ BEHAVIOURS: list[Behaviour] = [
               response_headers=("content-type",)),
     Behaviour("http_redirect", "Response.redirect(url, 301): status and Location", "/http/redirect",
               f"{DOCS}/workers/runtime-apis/response/", status=301, response_headers=("location",)),
+    Behaviour("http_head", "HEAD request: the handler sees HEAD, the client gets headers and no body",
+              "/http/head", f"{DOCS}/workers/runtime-apis/request/", method="HEAD",
+              response_headers=("x-method",)),
+    Behaviour("http_redirect_statuses", "Response.redirect(): default 302, 301/303/307/308, URL normalised, "
+              "relative URL refused", "/http/redirects", f"{DOCS}/workers/runtime-apis/response/"),
+    Behaviour("http_redirect_307", "A 307 redirect reaches the client unfollowed, with its Location",
+              "/http/redirect-307", f"{DOCS}/workers/runtime-apis/response/", status=307,
+              response_headers=("location",)),
+    Behaviour("http_status_text", "statusText: defaults for 200/404, custom, Response.json, redirect; the "
+              "reason phrase the client sees for a custom status", "/http/status-text",
+              f"{DOCS}/workers/runtime-apis/response/", status=299, reason=True),
+    Behaviour("http_set_cookie", "Several Set-Cookie headers (one with a comma in Expires): getSetCookie(), "
+              "get() joins, iteration and the client keep them apart; the request's Cookie",
+              "/http/cookies", f"{DOCS}/workers/runtime-apis/headers/", headers=(("Cookie", "x=1; y=2"),),
+              response_headers=("set-cookie",)),
+    Behaviour("http_empty_body", "An empty POST body; Response(null) and Response('') bodies", "/http/empty",
+              f"{DOCS}/workers/runtime-apis/request/", method="POST", body=b""),
+    Behaviour("http_binary_body", "Non-UTF-8 request bytes: arrayBuffer() exact, text() decodes with U+FFFD",
+              "/http/binary", f"{DOCS}/workers/runtime-apis/request/", method="POST", body=BINARY_BODY,
+              headers=(("content-type", "application/octet-stream"),)),
+    Behaviour("http_large_request", "A 1 MiB request body arrives whole (length and SHA-256)", "/http/large",
+              f"{DOCS}/workers/platform/limits/#request-limits", method="POST", body=LARGE_BODY,
+              headers=(("content-type", "application/octet-stream"),)),
+    Behaviour("http_large_response", "A 1 MiB binary response reaches the client whole (length and SHA-256)",
+              "/http/large-response", f"{DOCS}/workers/runtime-apis/response/", digest_body=True,
+              response_headers=("content-type",)),
+    Behaviour("http_query_repeated", "URL and query: repeated keys kept in order, percent-decoding, '+' as "
+              "space, empty values", "/http/url?a=1&a=2&b=%C3%A9&c=x+y&d=&e&f=%2F",
+              f"{DOCS}/workers/runtime-apis/request/"),
+    Behaviour("http_request_cf", "request.cf on an incoming request: present, and the JS type of each "
+              "documented field", "/http/cf", f"{DOCS}/workers/runtime-apis/request/#incomingrequestcfproperties"),
+    # -- WebSockets (driven by a real WebSocket client) ------------------------------------------
+    Behaviour("ws_standard_echo", "WebSocketPair with accept()/addEventListener: text and binary frames, an "
+              "empty message, the server's close code and reason", "/ws/echo",
+              f"{DOCS}/workers/runtime-apis/websockets/", drive=drivers.ws_standard_echo),
+    Behaviour("ws_hibernation", "DO hibernation API: acceptWebSocket tags, getWebSockets(tag), getTags, "
+              "serializeAttachment round-trip, setWebSocketAutoResponse answers without waking the object, "
+              "webSocketClose sees the client's code and reason", "/ws/hib", WEBSOCKETS_DO,
+              drive=drivers.ws_hibernation),
+    # -- Service bindings (a second Worker in the same dev server) -----------------------------
+    Behaviour("service_fetch", "Service binding fetch(): method, URL, repeated query, body, headers and "
+              "status reach the other Worker and back", "/svc/fetch",
+              f"{DOCS}/workers/runtime-apis/bindings/service-bindings/http/"),
+    Behaviour("service_rpc", "Service binding RPC to a WorkerEntrypoint: values, errors propagated, missing "
+              "method, a named entrypoint", "/svc/rpc",
+              f"{DOCS}/workers/runtime-apis/bindings/service-bindings/rpc/"),
+    # -- Cron (trigger routes of the dev server) ------------------------------------------------
+    Behaviour("cron_trigger_routes", "scheduled handler fired by /cdn-cgi/handler/scheduled (cron, time, "
+              "'exception' 500 on a throw) and /__scheduled (--test-scheduled): controller.cron and "
+              "scheduledTime", "/cdn-cgi/handler/scheduled", f"{DOCS}/workers/runtime-apis/handlers/scheduled/",
+              drive=drivers.cron_triggers),
     # -- Alarms (asynchronous) ----------------------------------------------------------------
     Behaviour("alarm_fires", "DO alarm fires once at its time, then getAlarm() is null", "/do/alarm/observe?run={run}-ok",
               f"{DOCS}/durable-objects/api/alarms/", start=("/do/alarm/start?run={run}-ok",), settled=_alarm_log(1)),
     Behaviour("alarm_retry_after_throw", "DO alarm that throws is retried with retryCount 1 and isRetry true",
               "/do/alarm/observe?run={run}-retry", f"{DOCS}/durable-objects/api/alarms/",
               start=("/do/alarm/start?run={run}-retry&mode=throw-once",), settled=_alarm_log(2)),
+    Behaviour("alarm_retry_backoff", "DO alarm that throws twice: retryCount 0, 1, 2 and exponential backoff "
+              "(whole seconds between attempts)", "/do/alarm/observe?run={run}-backoff", ALARMS,
+              start=("/do/alarm/start?run={run}-backoff&mode=throw-twice",), settled=_alarm_log(3)),
+    Behaviour("alarm_in_the_past", "DO setAlarm() with a time in the past fires promptly, once",
+              "/do/alarm/observe?run={run}-past", ALARMS, start=("/do/alarm/start?run={run}-past&mode=past",),
+              settled=_alarm_log(1)),
+    Behaviour("alarm_delete_cancels", "DO deleteAlarm() cancels a pending alarm: nothing runs",
+              "/do/alarm/observe?run={run}-delete", ALARMS,
+              start=("/do/alarm/start?run={run}-delete&mode=delete",), settled=_waited),
     # -- Queues (asynchronous) ----------------------------------------------------------------
     Behaviour("queue_batch_size", "Queue batches honour max_batch_size (7 messages, batches of 3: 3, 3, 1)",
               f"/queue/observe?run={{run}}&queues={BATCH_QUEUE}", QUEUES_BATCHING,

@@ -24,6 +24,9 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 JS_PROBE = HERE / "js_probe"
 PY_PROBE = HERE / "py_probe"
+#: The second Worker of each target, reached from the probe by service bindings.
+JS_HELPER = HERE / "js_helper"
+PY_HELPER = HERE / "py_helper"
 WRANGLER = HERE / "node_modules" / ".bin" / "wrangler"
 
 #: How long a target may take to answer its first request (wrangler dev: a few seconds).
@@ -113,7 +116,8 @@ def stop_target(target: Target) -> None:
 
 
 def start_workerd(state: Path, log_path: Path) -> Target:
-    """``wrangler dev`` on js_probe/, after applying its D1 migrations to the same local state."""
+    """``wrangler dev`` on js_probe/ and js_helper/, after applying the probe's D1 migrations to the
+    same local state."""
     ensure_wrangler()
     migrate = subprocess.run([str(WRANGLER), "d1", "migrations", "apply", "DB", "--local", "--persist-to",
                               str(state)], cwd=JS_PROBE, env=quiet_env(), capture_output=True, text=True,
@@ -121,17 +125,19 @@ def start_workerd(state: Path, log_path: Path) -> Target:
     if migrate.returncode != 0:
         raise RuntimeError(f"wrangler d1 migrations apply failed:\n{migrate.stdout}\n{migrate.stderr}")
     port = free_port()
-    command = [str(WRANGLER), "dev", "--port", str(port), "--ip", "127.0.0.1",
-               "--inspector-port", str(free_port()), "--persist-to", str(state),
+    # Several -c: one dev server runs the probe (first config, served) and the helper Worker.
+    command = [str(WRANGLER), "dev", "-c", str(JS_PROBE / "wrangler.jsonc"), "-c",
+               str(JS_HELPER / "wrangler.jsonc"), "--port", str(port), "--ip", "127.0.0.1",
+               "--inspector-port", str(free_port()), "--persist-to", str(state), "--test-scheduled",
                "--show-interactive-dev-session=false"]
     return start_target("workerd", command, JS_PROBE, port, log_path)
 
 
 def start_emulator(state: Path, log_path: Path) -> Target:
-    """``course serve`` on py_probe/ (the emulator applies D1 migrations when it loads)."""
+    """``course serve`` on py_probe/ with py_helper/ (the emulator applies D1 migrations when it loads)."""
     port = free_port()
-    command = [sys.executable, "-m", "course.cli", "serve", str(PY_PROBE), "--port", str(port),
-               "--persist-to", str(state), "--quiet"]
+    command = [sys.executable, "-m", "course.cli", "serve", str(PY_PROBE), "--with", str(PY_HELPER),
+               "--port", str(port), "--persist-to", str(state), "--test-scheduled", "--quiet"]
     return start_target("emulator", command, REPO, port, log_path)
 
 

@@ -273,10 +273,13 @@ def test_rpc_refuses_values_that_cannot_be_cloned(counter: Runtime) -> None:
 
 def test_rpc_errors_are_rethrown_at_the_caller(counter: Runtime) -> None:
     """https://developers.cloudflare.com/durable-objects/best-practices/error-handling/ : exceptions
-    thrown by the object propagate to the caller (with .remote)."""
-    with pytest.raises(ValueError, match="bad input: 42") as err:
+    thrown by the object propagate to the caller (with .remote). A Python exception crosses as a
+    JavaScript Error, so the caller catches a JsException named "Error" that keeps the original
+    type and message (workerd, tests/conformance do_rpc_values)."""
+    with pytest.raises(JsException, match="ValueError: bad input: 42") as err:
         run(counter, lambda: stub(counter).fail())
     assert err.value.remote is True
+    assert err.value.name == "Error"
     assert run(counter, lambda: stub(counter).sync_method(21)) == 42
 
 

@@ -160,12 +160,24 @@ export class Probe extends DurableObject {
       }
       case "/do/alarm/start": {
         const mode = url.searchParams.get("mode") ?? "ok";
-        await s.put({ alarm_mode: mode, alarm_log: [] });
-        await s.setAlarm(Date.now() + 1000);
-        return json({ scheduled: (await s.getAlarm()) !== null });
+        await s.put({ alarm_mode: mode, alarm_log: [], alarm_started: Date.now() });
+        // "past": a time already gone fires promptly; "delete": deleteAlarm() cancels it.
+        await s.setAlarm(Date.now() + (mode === "past" ? -60_000 : mode === "delete" ? 500 : 1000));
+        const scheduled = (await s.getAlarm()) !== null;
+        if (mode === "delete") await s.deleteAlarm();
+        return json({ scheduled });
       }
-      case "/do/alarm/observe":
-        return json({ log: (await s.get("alarm_log")) ?? [], pending: (await s.getAlarm()) !== null });
+      case "/do/alarm/observe": {
+        const log = (await s.get("alarm_log")) ?? [];
+        const answer = { log: log.map(({ at, ...entry }) => entry), pending: (await s.getAlarm()) !== null };
+        const mode = await s.get("alarm_mode");
+        if (mode === "delete") answer.waited_2s = Date.now() - (await s.get("alarm_started")) >= 2000;
+        if (mode === "throw-twice") {
+          // Whole seconds between attempts: the retry backoff.
+          answer.gaps_s = log.slice(1).map((e, i) => Math.floor((e.at - log[i].at) / 1000));
+        }
+        return json(answer);
+      }
       case "/do/echo": {
         const body = await request.text();
         return new Response(`${request.method} ${body} ${request.headers.get("x-a")}`, {
@@ -180,6 +192,15 @@ export class Probe extends DurableObject {
       }
       case "/do/queue-log":
         return json((await s.get("deliveries")) ?? []);
+      case "/ws/hib": {
+        // Hibernation API: tags, an attachment, and an auto-response that does not wake the object.
+        const tag = url.searchParams.get("tag");
+        const [client, server] = Object.values(new WebSocketPair());
+        this.ctx.acceptWebSocket(server, [tag, "all"]);
+        server.serializeAttachment({ tag, nested: { ok: true, none: null, list: [1, "two"] } });
+        this.ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+        return new Response(null, { status: 101, webSocket: client });
+      }
     }
     return json({ error: `no object route ${url.pathname}` }, { status: 404 });
   }
@@ -187,14 +208,48 @@ export class Probe extends DurableObject {
   async alarm(alarmInfo) {
     const s = this.ctx.storage;
     const log = (await s.get("alarm_log")) ?? [];
-    log.push({ retryCount: alarmInfo?.retryCount ?? 0, isRetry: alarmInfo?.isRetry ?? false });
+    log.push({ retryCount: alarmInfo?.retryCount ?? 0, isRetry: alarmInfo?.isRetry ?? false, at: Date.now() });
     await s.put("alarm_log", log);
-    if ((await s.get("alarm_mode")) === "throw-once" && log.length === 1) {
-      throw new Error("alarm fails once");
+    const mode = await s.get("alarm_mode");
+    if ((mode === "throw-once" && log.length === 1) || (mode === "throw-twice" && log.length <= 2)) {
+      throw new Error("alarm fails");
     }
   }
 
+  async webSocketMessage(ws, message) {
+    const s = this.ctx.storage;
+    const seen = ((await s.get("ws_messages")) ?? 0) + 1;
+    await s.put("ws_messages", seen);
+    if (message === "info") {
+      ws.send(JSON.stringify({
+        tags: this.ctx.getTags(ws),
+        all: this.ctx.getWebSockets("all").length,
+        tag_a: this.ctx.getWebSockets("a").length,
+        tag_b: this.ctx.getWebSockets("b").length,
+        tag_none: this.ctx.getWebSockets("zzz").length,
+        attachment: ws.deserializeAttachment(),
+        messages_seen: seen,
+        auto_response_timestamp_set: this.ctx.getWebSocketAutoResponseTimestamp(ws) !== null,
+      }));
+    } else if (message === "closes") {
+      ws.send(JSON.stringify((await s.get("ws_closes")) ?? []));
+    } else if (typeof message === "string") {
+      ws.send(`got:${message}`);
+    } else {
+      ws.send(new Uint8Array(message).reverse());
+    }
+  }
+
+  async webSocketClose(ws, code, reason, wasClean) {
+    const closes = (await this.ctx.storage.get("ws_closes")) ?? [];
+    closes.push({ code, reason, wasClean });
+    await this.ctx.storage.put("ws_closes", closes);
+    ws.close(code, reason); // before web_socket_auto_reply_to_close, the object completes the handshake
+  }
+
   // RPC methods.
+  nothing() {}
+
   add(a, b) {
     return a + b;
   }
@@ -591,10 +646,164 @@ async function httpStatus() {
   }, { status: 418, statusText: "I'm a teapot" });
 }
 
+async function doRpcValues(env, run) {
+  const stub = objectFor(env, `rpc-values-${run}`);
+  const values = {
+    nul: null, bytes: new Uint8Array([0, 1, 255]), nested: { a: [1, [2, { b: null }]], e: [], o: {} },
+    unicode: "é✓", big: 9007199254740991, float: -0.5, t: true, empty: "",
+  };
+  const out = {};
+  for (const [k, v] of Object.entries(values)) out[k] = describe(await stub.echo(v));
+  out.no_return_value = describe(await stub.nothing());
+  const failed = await attempt(() => stub.explode("boom"));
+  out.error = { threw: failed.threw, name: failed.name, mentions_message: String(failed.message).includes("boom") };
+  out.stub_usable_after_error = await stub.add(1, 1);
+  out.missing_method = await attempt(() => stub.noSuchMethod(1));
+  return out;
+}
+
+function wsEcho() {
+  const [client, server] = Object.values(new WebSocketPair());
+  server.accept();
+  server.addEventListener("message", (event) => {
+    if (typeof event.data !== "string") server.send(new Uint8Array(event.data).reverse());
+    else if (event.data === "close-me") server.close(4001, "server bye");
+    else server.send(`echo:${event.data}`);
+  });
+  return new Response(null, { status: 101, webSocket: client });
+}
+
+async function svcFetch(env) {
+  const r = await env.HELPER.fetch("https://helper.example/echo?x=1&x=2", {
+    method: "POST", body: "ping", headers: { "X-Probe": "yes" },
+  });
+  return { status: r.status, header: r.headers.get("x-helper"), body: await r.json() };
+}
+
+async function svcRpc(env) {
+  const failed = await attempt(() => env.HELPER.explode("boom from the helper"));
+  return {
+    add: await env.HELPER.add(2, 3),
+    echo: describe(await env.HELPER.echo({ n: null, b: new Uint8Array([1, 2]), nested: [[1], { a: "é" }] })),
+    error: { threw: failed.threw, name: failed.name,
+             mentions_message: String(failed.message).includes("boom from the helper") },
+    missing_method: await attempt(() => env.HELPER.noSuchMethod()),
+    named_entrypoint: await env.ADMIN.whoami(),
+  };
+}
+
+async function cronObserve(env) {
+  const r = await objectFor(env, "cron-recorder").fetch("http://object/do/queue-log");
+  return { runs: await r.json() };
+}
+
+async function httpRedirects() {
+  const build = (url, status) => attempt(() => {
+    const r = status === undefined ? Response.redirect(url) : Response.redirect(url, status);
+    return { status: r.status, location: r.headers.get("location"), body_is_null: r.body === null };
+  });
+  return {
+    default_status: await build("https://example.com/a"),
+    s301: await build("https://example.com/a", 301),
+    s303: await build("https://example.com/a", 303),
+    s307: await build("https://example.com/a", 307),
+    s308: await build("https://example.com/a", 308),
+    normalised: await build("https://EXAMPLE.com/é?q=a b#frag", 302),
+    relative: await build("/relative", 301),
+  };
+}
+
+function httpStatusText() {
+  return json({
+    default_200: new Response("x").statusText,
+    default_404: new Response("x", { status: 404 }).statusText,
+    custom: new Response("x", { status: 201, statusText: "Made" }).statusText,
+    json_default: Response.json({}).statusText,
+    redirect: Response.redirect("https://example.com/", 301).statusText,
+  }, { status: 299, statusText: "Custom Reason" });
+}
+
+function httpCookies(request) {
+  const h = new Headers();
+  h.append("Set-Cookie", "a=1; Path=/");
+  h.append("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT");
+  h.append("Set-Cookie", "c=3; HttpOnly");
+  return json({
+    get: h.get("set-cookie"),
+    get_set_cookie: h.getSetCookie(),
+    entries: [...h].filter(([k]) => k === "set-cookie").map(([, v]) => v),
+    request_cookie: request.headers.get("cookie"),
+  }, { headers: h });
+}
+
+async function httpEmpty(request) {
+  const bodyIsNull = request.body === null;
+  return json({
+    request_body_is_null: bodyIsNull,
+    request_text: await request.text(),
+    null_body_text: await new Response(null).text(),
+    null_body_is_null: new Response(null).body === null,
+    empty_string_body_is_null: new Response("").body === null,
+  });
+}
+
+const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+async function httpBinary(request) {
+  const copy = request.clone();
+  const buf = new Uint8Array(await request.arrayBuffer());
+  const text = await copy.text();
+  return json({
+    length: buf.length,
+    sha256: hex(await crypto.subtle.digest("SHA-256", buf)),
+    head: [...buf.slice(0, 4)],
+    tail: [...buf.slice(-6)],
+    replacement_chars: [...text].filter((c) => c === "\uFFFD").length,
+    text_length: [...text].length,
+  });
+}
+
+async function httpLarge(request) {
+  const buf = await request.arrayBuffer();
+  return json({ length: buf.byteLength, sha256: hex(await crypto.subtle.digest("SHA-256", buf)) });
+}
+
+function httpLargeResponse() {
+  const data = new Uint8Array(1 << 20);
+  for (let i = 0; i < data.length; i++) data[i] = 97 + (i % 26);
+  return new Response(data, { headers: { "content-type": "application/octet-stream" } });
+}
+
+// Documented request.cf fields (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties).
+const CF_FIELDS = ["asn", "asOrganization", "colo", "country", "city", "continent", "latitude", "longitude",
+                   "timezone", "region", "postalCode", "httpProtocol", "tlsVersion", "tlsCipher", "clientTcpRtt",
+                   "requestPriority", "edgeRequestKeepAliveStatus"];
+
+function httpCf(request) {
+  const cf = request.cf;
+  const types = {};
+  for (const k of CF_FIELDS) types[k] = cf == null || cf[k] === undefined ? "absent" : typeof cf[k];
+  return json({ cf_type: cf == null ? "absent" : typeof cf, fields: types });
+}
+
+function httpUrl(request) {
+  const url = new URL(request.url);
+  const params = [...url.searchParams].filter(([k]) => k !== "run");
+  return json({
+    pathname: url.pathname,
+    params,
+    get_all_a: url.searchParams.getAll("a"),
+    get_missing: url.searchParams.get("zzz"),
+  });
+}
+
 async function dispatch(request, env) {
   const url = new URL(request.url);
   const run = url.searchParams.get("run") ?? "default";
   const path = url.pathname;
+  if (path === "/ws/hib") {
+    return objectFor(env, `ws-${run}-${url.searchParams.get("room")}`).fetch(request);
+  }
   if (path.startsWith("/do/") && !path.startsWith("/do/id") && !path.startsWith("/do/rpc") &&
       !path.startsWith("/do/stub-fetch")) {
     return objectFor(env, `${path}-${run}`.replace("/observe", "/start")).fetch(request);
@@ -602,6 +811,11 @@ async function dispatch(request, env) {
   switch (path) {
     case "/do/id": return json(await doId(env));
     case "/do/rpc": return json(await doRpc(env, run));
+    case "/do/rpc-values": return json(await doRpcValues(env, run));
+    case "/ws/echo": return wsEcho();
+    case "/svc/fetch": return json(await svcFetch(env));
+    case "/svc/rpc": return json(await svcRpc(env));
+    case "/cron/observe": return json(await cronObserve(env));
     case "/do/stub-fetch": return json(await doStubFetch(env, run));
     case "/kv/types": return json(await kvTypes(env, run));
     case "/kv/metadata": return json(await kvMetadata(env, run));
@@ -625,6 +839,17 @@ async function dispatch(request, env) {
     case "/http/json": return httpJson(request);
     case "/http/status": return httpStatus();
     case "/http/redirect": return Response.redirect("https://example.com/next?x=1", 301);
+    case "/http/redirect-307": return Response.redirect("https://example.com/kept?method=post", 307);
+    case "/http/redirects": return json(await httpRedirects());
+    case "/http/head": return new Response("a body the client must not see", { headers: { "X-Method": request.method } });
+    case "/http/status-text": return httpStatusText();
+    case "/http/cookies": return httpCookies(request);
+    case "/http/empty": return httpEmpty(request);
+    case "/http/binary": return httpBinary(request);
+    case "/http/large": return httpLarge(request);
+    case "/http/large-response": return httpLargeResponse();
+    case "/http/url": return httpUrl(request);
+    case "/http/cf": return httpCf(request);
     case "/": return new Response("conformance probe (js)");
   }
   return json({ error: `no route ${path}` }, { status: 404 });
@@ -632,6 +857,16 @@ async function dispatch(request, env) {
 
 export default {
   fetch: dispatch,
+
+  async scheduled(controller, env) {
+    const near = Math.abs(Date.now() - controller.scheduledTime) < 60_000;
+    await objectFor(env, "cron-recorder").record([{
+      cron: controller.cron,
+      scheduledTime: near ? "now" : controller.scheduledTime,
+      no_retry_is_function: typeof controller.noRetry === "function",
+    }]);
+    if (controller.cron === "59 23 31 12 *") throw new Error("scheduled handler fails");
+  },
 
   async queue(batch, env) {
     const batchId = crypto.randomUUID();

@@ -6,14 +6,17 @@ answers with what it observed, as JSON; js_probe/src/index.js is the same probe 
 ``wrangler dev``, and both must answer every route identically. Values that legitimately differ
 between runs (timestamps, random ids, durations) are normalised here, never in the assertions.
 """
+import base64
+import hashlib
 import inspect
+import json
 import re
 import time
 import uuid
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from js import Headers, Object
-from pyodide.ffi import to_js
+from js import Headers, Object, WebSocketPair, WebSocketRequestResponsePair
+from pyodide.ffi import create_proxy, to_js
 from workers import DurableObject, Response, WorkerEntrypoint
 
 
@@ -237,12 +240,25 @@ class Probe(DurableObject):
                 "transaction_sync": txn,
             })
         if path == "/do/alarm/start":
-            await s.put(js({"alarm_mode": params.get("mode", "ok"), "alarm_log": []}))
-            await s.setAlarm(now_ms() + 1000)
-            return json_response({"scheduled": (await s.getAlarm()) is not None})
+            mode = params.get("mode", "ok")
+            await s.put(js({"alarm_mode": mode, "alarm_log": [], "alarm_started": now_ms()}))
+            # "past": a time already gone fires promptly; "delete": deleteAlarm() cancels it.
+            await s.setAlarm(now_ms() + {"past": -60_000, "delete": 500}.get(mode, 1000))
+            scheduled = (await s.getAlarm()) is not None
+            if mode == "delete":
+                await s.deleteAlarm()
+            return json_response({"scheduled": scheduled})
         if path == "/do/alarm/observe":
-            return json_response({"log": py(await s.get("alarm_log")) or [],
-                                  "pending": (await s.getAlarm()) is not None})
+            log = py(await s.get("alarm_log")) or []
+            answer = {"log": [{k: v for k, v in e.items() if k != "at"} for e in log],
+                      "pending": (await s.getAlarm()) is not None}
+            mode = await s.get("alarm_mode")
+            if mode == "delete":
+                answer["waited_2s"] = now_ms() - (await s.get("alarm_started")) >= 2000
+            if mode == "throw-twice":
+                # Whole seconds between attempts: the retry backoff.
+                answer["gaps_s"] = [(b["at"] - a["at"]) // 1000 for a, b in zip(log, log[1:])]
+            return json_response(answer)
         if path == "/do/echo":
             body = await request.text()
             return Response(f"{request.method} {body} {request.headers.get('x-a')}", status=201,
@@ -254,18 +270,59 @@ class Probe(DurableObject):
             return json_response({"n": n})
         if path == "/do/queue-log":
             return json_response(py(await s.get("deliveries")) or [])
+        if path == "/ws/hib":
+            # Hibernation API: tags, an attachment, and an auto-response that does not wake the object.
+            tag = params.get("tag")
+            client, server = WebSocketPair.new().object_values()
+            self.ctx.acceptWebSocket(server, js([tag, "all"]))
+            server.serializeAttachment(js({"tag": tag, "nested": {"ok": True, "none": None, "list": [1, "two"]}}))
+            self.ctx.setWebSocketAutoResponse(WebSocketRequestResponsePair.new("ping", "pong"))
+            return Response(None, status=101, web_socket=client)
         return json_response({"error": f"no object route {path}"}, status=404)
 
     async def alarm(self, alarm_info=None):
         s = self.ctx.storage
         log = py(await s.get("alarm_log")) or []
         log.append({"retryCount": getattr(alarm_info, "retryCount", 0) if alarm_info else 0,
-                    "isRetry": getattr(alarm_info, "isRetry", False) if alarm_info else False})
+                    "isRetry": getattr(alarm_info, "isRetry", False) if alarm_info else False,
+                    "at": now_ms()})
         await s.put("alarm_log", js(log))
-        if (await s.get("alarm_mode")) == "throw-once" and len(log) == 1:
-            raise RuntimeError("alarm fails once")
+        mode = await s.get("alarm_mode")
+        if (mode == "throw-once" and len(log) == 1) or (mode == "throw-twice" and len(log) <= 2):
+            raise RuntimeError("alarm fails")
+
+    async def webSocketMessage(self, ws, message):
+        s = self.ctx.storage
+        seen = ((await s.get("ws_messages")) or 0) + 1
+        await s.put("ws_messages", seen)
+        if message == "info":
+            ws.send(json.dumps({
+                "tags": py(self.ctx.getTags(ws)),
+                "all": len(self.ctx.getWebSockets("all")),
+                "tag_a": len(self.ctx.getWebSockets("a")),
+                "tag_b": len(self.ctx.getWebSockets("b")),
+                "tag_none": len(self.ctx.getWebSockets("zzz")),
+                "attachment": py(ws.deserializeAttachment()),
+                "messages_seen": seen,
+                "auto_response_timestamp_set": self.ctx.getWebSocketAutoResponseTimestamp(ws) is not None,
+            }, separators=(",", ":")))
+        elif message == "closes":
+            ws.send(json.dumps(py(await s.get("ws_closes")) or [], separators=(",", ":")))
+        elif isinstance(message, str):
+            ws.send(f"got:{message}")
+        else:
+            ws.send(js(bytes(py(message))[::-1]))
+
+    async def webSocketClose(self, ws, code, reason, wasClean):
+        closes = py(await self.ctx.storage.get("ws_closes")) or []
+        closes.append({"code": code, "reason": reason, "wasClean": wasClean})
+        await self.ctx.storage.put("ws_closes", js(closes))
+        ws.close(code, reason)  # before web_socket_auto_reply_to_close, the object completes the handshake
 
     # RPC methods.
+    def nothing(self):
+        return None
+
     def add(self, a, b):
         return a + b
 
@@ -693,7 +750,167 @@ async def http_status():
     }, status=418, statusText="I'm a teapot")
 
 
-OBJECT_ROUTES_SERVED_BY_THE_WORKER = ("/do/id", "/do/rpc", "/do/stub-fetch")
+async def do_rpc_values(env, run):
+    stub = object_for(env, f"rpc-values-{run}")
+    values = {
+        "nul": None, "bytes": b"\x00\x01\xff", "nested": {"a": [1, [2, {"b": None}]], "e": [], "o": {}},
+        "unicode": "é✓", "big": 9007199254740991, "float": -0.5, "t": True, "empty": "",
+    }
+    out = {k: describe(await stub.echo(js(v))) for k, v in values.items()}
+    out["no_return_value"] = describe(await stub.nothing())
+    failed = await attempt(lambda: stub.explode("boom"))
+    out["error"] = {"threw": failed["threw"], "name": failed.get("name"),
+                    "mentions_message": "boom" in str(failed.get("message"))}
+    out["stub_usable_after_error"] = await stub.add(1, 1)
+    out["missing_method"] = await attempt(lambda: stub.noSuchMethod(1))
+    return out
+
+
+def ws_echo():
+    client, server = WebSocketPair.new().object_values()
+    server.accept()
+
+    def on_message(event):
+        data = event.data
+        if not isinstance(data, str):
+            server.send(js(bytes(py(data))[::-1]))
+        elif data == "close-me":
+            server.close(4001, "server bye")
+        else:
+            server.send(f"echo:{data}")
+
+    server.addEventListener("message", create_proxy(on_message))
+    return Response(None, status=101, web_socket=client)
+
+
+async def svc_fetch(env):
+    r = await env.HELPER.fetch("https://helper.example/echo?x=1&x=2",
+                               opts(method="POST", body="ping", headers={"X-Probe": "yes"}))
+    return {"status": r.status, "header": r.headers.get("x-helper"), "body": py(await r.json())}
+
+
+async def svc_rpc(env):
+    failed = await attempt(lambda: env.HELPER.explode("boom from the helper"))
+    return {
+        "add": await env.HELPER.add(2, 3),
+        "echo": describe(await env.HELPER.echo(js({"n": None, "b": b"\x01\x02", "nested": [[1], {"a": "é"}]}))),
+        "error": {"threw": failed["threw"], "name": failed.get("name"),
+                  "mentions_message": "boom from the helper" in str(failed.get("message"))},
+        "missing_method": await attempt(lambda: env.HELPER.noSuchMethod()),
+        "named_entrypoint": await env.ADMIN.whoami(),
+    }
+
+
+async def cron_observe(env):
+    r = await object_for(env, "cron-recorder").fetch("http://object/do/queue-log")
+    return {"runs": py(await r.json())}
+
+
+def http_redirects():
+    def build(url, status=None):
+        def make():
+            r = Response.redirect(url) if status is None else Response.redirect(url, status)
+            return {"status": r.status, "location": r.headers.get("location"), "body_is_null": r.body is None}
+        return attempt(make)
+
+    return {
+        "default_status": build("https://example.com/a"),
+        "s301": build("https://example.com/a", 301),
+        "s303": build("https://example.com/a", 303),
+        "s307": build("https://example.com/a", 307),
+        "s308": build("https://example.com/a", 308),
+        "normalised": build("https://EXAMPLE.com/é?q=a b#frag", 302),
+        "relative": build("/relative", 301),
+    }
+
+
+async def http_redirects_answer():
+    return {k: await v for k, v in http_redirects().items()}
+
+
+def http_status_text():
+    return Response.json({
+        "default_200": Response("x").statusText,
+        "default_404": Response("x", status=404).statusText,
+        "custom": Response("x", status=201, statusText="Made").statusText,
+        "json_default": Response.json({}).statusText,
+        "redirect": Response.redirect("https://example.com/", 301).statusText,
+    }, status=299, statusText="Custom Reason")
+
+
+def http_cookies(request):
+    h = Headers.new()
+    h.append("Set-Cookie", "a=1; Path=/")
+    h.append("Set-Cookie", "b=2; Expires=Wed, 21 Oct 2026 07:28:00 GMT")
+    h.append("Set-Cookie", "c=3; HttpOnly")
+    return json_response({
+        "get": h.get("set-cookie"),
+        "get_set_cookie": py(h.getSetCookie()),
+        "entries": [v for k, v in h if k == "set-cookie"],
+        "request_cookie": request.headers.get("cookie"),
+    }, headers=h)
+
+
+async def http_empty(request):
+    body_is_null = request.body is None
+    return json_response({
+        "request_body_is_null": body_is_null,
+        "request_text": await request.text(),
+        "null_body_text": await Response(None).text(),
+        "null_body_is_null": Response(None).body is None,
+        "empty_string_body_is_null": Response("").body is None,
+    })
+
+
+async def http_binary(request):
+    copy = request.clone()
+    data = bytes(py(await request.arrayBuffer()))
+    text = await copy.text()
+    return json_response({
+        "length": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "head": list(data[:4]),
+        "tail": list(data[-6:]),
+        "replacement_chars": text.count("\ufffd"),
+        "text_length": len(text),
+    })
+
+
+async def http_large(request):
+    data = bytes(py(await request.arrayBuffer()))
+    return json_response({"length": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+
+
+def http_large_response():
+    data = bytes(97 + i % 26 for i in range(1 << 20))
+    return Response(js(data), headers={"content-type": "application/octet-stream"})
+
+
+# Documented request.cf fields (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties).
+CF_FIELDS = ["asn", "asOrganization", "colo", "country", "city", "continent", "latitude", "longitude",
+             "timezone", "region", "postalCode", "httpProtocol", "tlsVersion", "tlsCipher", "clientTcpRtt",
+             "requestPriority", "edgeRequestKeepAliveStatus"]
+
+
+def http_cf(request):
+    cf = getattr(request, "cf", None)
+    fields = {k: "absent" if cf is None or getattr(cf, k, None) is None else js_type(getattr(cf, k))
+              for k in CF_FIELDS}
+    return json_response({"cf_type": "absent" if cf is None else "object", "fields": fields})
+
+
+def http_url(request):
+    parts = urlsplit(request.url)
+    params = [[k, v] for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "run"]
+    return json_response({
+        "pathname": parts.path,
+        "params": params,
+        "get_all_a": [v for k, v in params if k == "a"],
+        "get_missing": None,
+    })
+
+
+OBJECT_ROUTES_SERVED_BY_THE_WORKER = ("/do/id", "/do/rpc", "/do/rpc-values", "/do/stub-fetch")
 
 
 class Default(WorkerEntrypoint):
@@ -701,12 +918,18 @@ class Default(WorkerEntrypoint):
         env = self.env
         path, params = query(request)
         run = params.get("run", "default")
+        if path == "/ws/hib":
+            return await object_for(env, f"ws-{run}-{params.get('room')}").fetch(request)
         if path.startswith("/do/") and path not in OBJECT_ROUTES_SERVED_BY_THE_WORKER:
             return await object_for(env, f"{path}-{run}".replace("/observe", "/start")).fetch(request)
         routes = {
             "/do/id": lambda: do_id(env),
             "/do/rpc": lambda: do_rpc(env, run),
             "/do/stub-fetch": lambda: do_stub_fetch(env, run),
+            "/do/rpc-values": lambda: do_rpc_values(env, run),
+            "/svc/fetch": lambda: svc_fetch(env),
+            "/svc/rpc": lambda: svc_rpc(env),
+            "/cron/observe": lambda: cron_observe(env),
             "/kv/types": lambda: kv_types(env, run),
             "/kv/metadata": lambda: kv_metadata(env, run),
             "/kv/list": lambda: kv_list(env, run),
@@ -735,9 +958,43 @@ class Default(WorkerEntrypoint):
             return await http_status()
         if path == "/http/redirect":
             return Response.redirect("https://example.com/next?x=1", 301)
+        if path == "/http/redirect-307":
+            return Response.redirect("https://example.com/kept?method=post", 307)
+        if path == "/http/redirects":
+            return json_response(await http_redirects_answer())
+        if path == "/http/head":
+            return Response("a body the client must not see", headers={"X-Method": request.method})
+        if path == "/http/status-text":
+            return http_status_text()
+        if path == "/http/cookies":
+            return http_cookies(request)
+        if path == "/http/empty":
+            return await http_empty(request)
+        if path == "/http/binary":
+            return await http_binary(request)
+        if path == "/http/large":
+            return await http_large(request)
+        if path == "/http/large-response":
+            return http_large_response()
+        if path == "/http/url":
+            return http_url(request)
+        if path == "/http/cf":
+            return http_cf(request)
+        if path == "/ws/echo":
+            return ws_echo()
         if path == "/":
             return Response("conformance probe (python)")
         return json_response({"error": f"no route {path}"}, status=404)
+
+    async def scheduled(self, controller, env, ctx):
+        near = abs(now_ms() - controller.scheduledTime) < 60_000
+        await object_for(env, "cron-recorder").record(js([{
+            "cron": controller.cron,
+            "scheduledTime": "now" if near else controller.scheduledTime,
+            "no_retry_is_function": callable(getattr(controller, "noRetry", None)),
+        }]))
+        if controller.cron == "59 23 31 12 *":
+            raise RuntimeError("scheduled handler fails")
 
     async def queue(self, batch, env, ctx):
         batch_id = str(uuid.uuid4())
