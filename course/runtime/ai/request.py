@@ -19,6 +19,8 @@ from .models import (DEFAULT_MAX_TOKENS, DEFAULT_REASONING_EFFORT, MESSAGE_ROLES
 
 #: JSON mode's ``response_format.type`` values (JSON mode page, "Schema").
 RESPONSE_FORMAT_TYPES = ("json_object", "json_schema")
+#: ``tool_choice`` strings (the OpenAI-compatible form; a ``{"type": "function", ...}`` object names one tool).
+TOOL_CHOICES = ("auto", "none", "required")
 _MISSING = object()
 
 
@@ -45,6 +47,8 @@ class AiRequest:
     seed: int | None = None
     reasoning_effort: str | None = None
     instructions: str | None = None
+    tool_choice: str = "auto"  # "auto" | "none" | "required"
+    forced_tool: str | None = None  # tool_choice {"type": "function", "function": {"name": ...}}
 
     @property
     def system(self) -> str:
@@ -131,6 +135,25 @@ def _tools(value: Any, where: str = "/tools") -> list[Tool]:
             raise errors.invalid_input(f"type at '{path}/parameters' must be object")
         out.append(Tool(name=name, description=str(spec.get("description") or ""), parameters=params))
     return out
+
+
+def _tool_choice(value: Any, tools: list[Tool]) -> tuple[str, str | None]:
+    """OpenAI-compatible ``tool_choice``: "auto", "none", "required", or one named function."""
+    if isinstance(value, str):
+        if value not in TOOL_CHOICES:
+            raise errors.invalid_input(f"'/tool_choice' must be one of {', '.join(TOOL_CHOICES)} or "
+                                       f"{{type: 'function', function: {{name}}}}, got {value!r}")
+        return value, None
+    if isinstance(value, dict):
+        spec = value.get("function") if isinstance(value.get("function"), dict) else value
+        name = spec.get("name")
+        if not isinstance(name, str) or not name:
+            raise errors.invalid_input("'/tool_choice' must name a function: {type: 'function', function: {name}}")
+        if name not in {t.name for t in tools}:
+            offered = ", ".join(t.name for t in tools) or "no tools"
+            raise errors.invalid_input(f"'/tool_choice' names {name!r}, which is not among the tools ({offered})")
+        return "required", name
+    raise errors.invalid_input(f"type at '/tool_choice' must be string or object, got {type(value).__name__}")
 
 
 def _number(raw: dict[str, Any], key: str, lo: float, hi: float, integer: bool = False) -> Any:
@@ -242,6 +265,8 @@ def parse(model: ModelInfo, inputs: Any) -> AiRequest:
                         reasoning_effort=effort)
     if raw.get("tools") is not None:
         request.tools = _tools(raw["tools"])
+    if raw.get("tool_choice") is not None:
+        request.tool_choice, request.forced_tool = _tool_choice(raw["tool_choice"], request.tools)
     fmt = raw.get("response_format")
     if fmt is None and form == "responses" and isinstance(raw.get("text"), dict):
         fmt = raw["text"].get("format")  # the Responses API puts JSON mode under text.format
