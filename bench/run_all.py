@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench_queues_cron.py",
     "bench_conformance_do.py",
     "bench_grading.py",
+    "bench_ai_offline.py",
 ]
 
 
