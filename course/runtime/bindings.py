@@ -36,3 +36,18 @@ def _used(config: Any, key: str) -> bool:
 def modules_for(config: Any) -> list[tuple[str, tuple[str, ...]]]:
     """The binding modules a config needs, in registry order."""
     return [(mod, keys) for mod, keys in BINDING_MODULES.items() if any(_used(config, k) for k in keys)]
+
+
+def bound_store(runtime: Any, service: Any, kind: str, binding: str, worker: str | None = None) -> Any:
+    """The store behind ``env.<binding>`` of ``worker`` (default: the main Worker), for inspection.
+
+    ``service`` is a storage binding's runtime-wide service: ``bindings`` maps (Worker name,
+    binding name) to a store key and ``stores`` maps that key to the store. ``kind`` names the
+    binding in the error ("KV", "R2", "D1").
+    """
+    name = runtime.worker(worker).name
+    try:
+        return service.stores[service.bindings[(name, binding)]]
+    except KeyError:
+        have = sorted(b for (w, b) in service.bindings if w == name)
+        raise KeyError(f"Worker {name!r} has no {kind} binding {binding!r} (it has: {', '.join(have) or 'none'})") from None

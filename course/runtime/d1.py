@@ -39,6 +39,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from course.runtime.bindings import bound_store
 from course.runtime.sqlite_errors import describe, result_code
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, to_py, wrap
 
@@ -575,13 +576,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, D1Database]:
 
 def d1_database(runtime: Any, binding: str, worker: str | None = None) -> D1Store:
     """The database behind ``env.<binding>`` of ``worker`` (default: the main Worker)."""
-    service: D1Service = runtime.service("d1", D1Service)
-    name = runtime.worker(worker).name
-    try:
-        return service.stores[service.bindings[(name, binding)]]
-    except KeyError:
-        have = sorted(b for (w, b) in service.bindings if w == name)
-        raise KeyError(f"Worker {name!r} has no D1 binding {binding!r} (it has: {', '.join(have) or 'none'})") from None
+    return bound_store(runtime, runtime.service("d1", D1Service), "D1", binding, worker)
 
 
 __all__ = ["D1Database", "D1DatabaseSession", "D1MigrationError", "D1PreparedStatement", "D1Service", "D1Store",

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from course.runtime.bindings import bound_store
 from course.workers.context import current_region
 from course.workers.jsproxy import JsBuffer, JsException, JsObject, to_py, wrap
 
@@ -564,13 +565,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, KVNamespace]:
 
 def kv_store(runtime: Any, binding: str, worker: str | None = None) -> KVStore:
     """The store behind ``env.<binding>`` of ``worker`` (default: the main Worker), for inspection."""
-    service: KVService = runtime.service("kv", KVService)
-    name = runtime.worker(worker).name
-    try:
-        return service.stores[service.bindings[(name, binding)]]
-    except KeyError:
-        have = sorted(b for (w, b) in service.bindings if w == name)
-        raise KeyError(f"Worker {name!r} has no KV binding {binding!r} (it has: {', '.join(have) or 'none'})") from None
+    return bound_store(runtime, runtime.service("kv", KVService), "KV", binding, worker)
 
 
 def set_write_rate_limit(runtime: Any, enforce: bool = True) -> None:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from course.runtime.bindings import bound_store
 from course.workers.http import Headers
 from course.workers.jsproxy import JsArray, JsBuffer, JsDate, JsException, JsObject, to_py, wrap
 
@@ -802,13 +803,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, R2Bucket]:
 
 def r2_bucket(runtime: Any, binding: str, worker: str | None = None) -> R2Store:
     """The bucket behind ``env.<binding>`` of ``worker`` (default: the main Worker)."""
-    service: R2Service = runtime.service("r2", R2Service)
-    name = runtime.worker(worker).name
-    try:
-        return service.stores[service.bindings[(name, binding)]]
-    except KeyError:
-        have = sorted(b for (w, b) in service.bindings if w == name)
-        raise KeyError(f"Worker {name!r} has no R2 binding {binding!r} (it has: {', '.join(have) or 'none'})") from None
+    return bound_store(runtime, runtime.service("r2", R2Service), "R2", binding, worker)
 
 
 __all__ = ["R2Bucket", "R2MultipartUpload", "R2Object", "R2ObjectBody", "R2Record", "R2Service", "R2Store", "bind", "r2_bucket",

@@ -32,8 +32,8 @@ def httpx_response(response: Response, request: httpx.Request) -> httpx.Response
                           request=request, extensions=extensions)
 
 
-class WorkerTransport(httpx.BaseTransport):
-    """Synchronous in-process transport to a Worker of ``runtime``."""
+class _WorkerTarget:
+    """Where a transport delivers: a Worker of ``runtime``, with the request's ``cf`` and caller region."""
 
     def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None,
                  region: str | None = None) -> None:
@@ -42,25 +42,23 @@ class WorkerTransport(httpx.BaseTransport):
         self.cf = cf
         self.region = region  # where the caller is (course.runtime.regions); None: not said
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        body = request.read()
+    def _dispatch(self, request: httpx.Request, body: bytes) -> Any:
+        """The coroutine that delivers ``request`` (its body already read) on the runtime's loop."""
         wreq = worker_request(request, body, cf=self.cf)
-        response = self.runtime.call(self.runtime.dispatch(wreq, worker=self.worker, region=self.region))
+        return self.runtime.dispatch(wreq, worker=self.worker, region=self.region)
+
+
+class WorkerTransport(_WorkerTarget, httpx.BaseTransport):
+    """Synchronous in-process transport to a Worker of ``runtime``."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.runtime.call(self._dispatch(request, request.read()))
         return httpx_response(response, request)
 
 
-class AsyncWorkerTransport(httpx.AsyncBaseTransport):
+class AsyncWorkerTransport(_WorkerTarget, httpx.AsyncBaseTransport):
     """Async in-process transport to a Worker of ``runtime``."""
 
-    def __init__(self, runtime: Any, *, worker: str | None = None, cf: dict[str, Any] | None = None,
-                 region: str | None = None) -> None:
-        self.runtime = runtime
-        self.worker = worker
-        self.cf = cf
-        self.region = region  # where the caller is (course.runtime.regions); None: not said
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
-        wreq = worker_request(request, body, cf=self.cf)
-        response = await self.runtime.call_async(self.runtime.dispatch(wreq, worker=self.worker, region=self.region))
+        response = await self.runtime.call_async(self._dispatch(request, await request.aread()))
         return httpx_response(response, request)

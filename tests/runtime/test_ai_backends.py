@@ -11,21 +11,9 @@ import pytest
 
 from course.runtime.ai import AiError
 
-PROJECT = {
-    "wrangler.toml": """
-        name = "ai-backends"
-        main = "src/entry.py"
-        [ai]
-        binding = "AI"
-    """,
-    "src/entry.py": """
-        from workers import Response, WorkerEntrypoint
+from _projects import ai_project
 
-        class Default(WorkerEntrypoint):
-            async def fetch(self, request):
-                return Response("ok")
-    """,
-}
+PROJECT = ai_project("ai-backends")
 LLAMA = "@cf/meta/llama-3.1-8b-instruct"
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "description": "Get the weather",

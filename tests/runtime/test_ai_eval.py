@@ -11,24 +11,12 @@ from course.runtime.ai.models import lookup
 from course.runtime.ai.offline import OfflineModel
 from course.runtime.ai.request import parse
 
+from _projects import ai_project
+
 EVAL_DIR = Path(__file__).parent / "ai_eval"
 #: The offline model must keep at least this accuracy on the evaluation set (bench/bench_ai_offline.py).
 MIN_ACCURACY = 0.90
-PROJECT = {
-    "wrangler.toml": """
-        name = "ai-eval"
-        main = "src/entry.py"
-        [ai]
-        binding = "AI"
-    """,
-    "src/entry.py": """
-        from workers import Response, WorkerEntrypoint
-
-        class Default(WorkerEntrypoint):
-            async def fetch(self, request):
-                return Response("ok")
-    """,
-}
+PROJECT = ai_project("ai-eval")
 LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 OPS = [
     {"name": "assign_task", "description": "Assign a task to a worker agent",

@@ -7,25 +7,20 @@ import pytest
 
 from course.runtime.ai import AiError
 
-PROJECT = {
-    "wrangler.toml": """
-        name = "ai-faults"
-        main = "src/entry.py"
-        [ai]
-        binding = "AI"
-    """,
-    "src/entry.py": """
-        from workers import Response, WorkerEntrypoint
+from _projects import ai_project
 
-        class Default(WorkerEntrypoint):
-            async def fetch(self, request):
-                try:
-                    result = await self.env.AI.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "Hello"})
-                except Exception as exc:
-                    return Response(str(exc), status=503)
-                return Response.json(result)
-    """,
-}
+ENTRY = """
+from workers import Response, WorkerEntrypoint
+
+class Default(WorkerEntrypoint):
+    async def fetch(self, request):
+        try:
+            result = await self.env.AI.run("@cf/meta/llama-3.1-8b-instruct", {"prompt": "Hello"})
+        except Exception as exc:
+            return Response(str(exc), status=503)
+        return Response.json(result)
+"""
+PROJECT = ai_project("ai-faults", ENTRY)
 MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 TOOLS = [{"name": "get_weather", "description": "Get the weather for a city",
           "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City"}},

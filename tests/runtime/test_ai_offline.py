@@ -9,21 +9,9 @@ import pytest
 
 from course.runtime.ai import AiError, tool_call
 
-PROJECT = {
-    "wrangler.toml": """
-        name = "ai-offline"
-        main = "src/entry.py"
-        [ai]
-        binding = "AI"
-    """,
-    "src/entry.py": """
-        from workers import Response, WorkerEntrypoint
+from _projects import ai_project
 
-        class Default(WorkerEntrypoint):
-            async def fetch(self, request):
-                return Response("ok")
-    """,
-}
+PROJECT = ai_project("ai-offline")
 LLAMA = "@cf/meta/llama-3.3-70b-instruct-fp8-fast"
 SMALL = "@cf/meta/llama-3.1-8b-instruct"
 

@@ -15,32 +15,7 @@ from course.runtime.durable_objects import (
 )
 from course.workers import JsArray, JsException, Response
 
-LIST_EXAMPLE = '''
-from workers import DurableObject, Response, WorkerEntrypoint
-from pyodide.ffi import to_js
-class List(DurableObject):
-    async def get_messages(self):
-        messages = await self.ctx.storage.get("messages")
-        return messages.to_py() if messages else []
-    async def add_message(self, message):
-        messages = await self.get_messages()
-        messages.append(message)
-        await self.ctx.storage.put("messages", to_js(messages))
-class Default(WorkerEntrypoint):
-    async def fetch(self, request):
-        stub = self.env.LIST.getByName("default")
-        await stub.add_message("hello")
-        return Response.json(await stub.get_messages())
-'''
-
-
-def toml(classes: dict[str, str], *, name: str = "app", kind: str = "new_sqlite_classes",
-         compat: str = "2025-11-01", extra: str = "") -> str:
-    bindings = "".join(f'[[durable_objects.bindings]]\nname = "{b}"\nclass_name = "{c}"\n' for b, c in classes.items())
-    listed = ", ".join(f'"{c}"' for c in classes.values())
-    return (f'name = "{name}"\nmain = "src/entry.py"\ncompatibility_date = "{compat}"\n{extra}\n{bindings}'
-            f'[[migrations]]\ntag = "v1"\n{kind} = [{listed}]\n')
-
+from _projects import LIST_EXAMPLE, durable_objects_toml as toml
 
 COUNTER = '''
 import asyncio

@@ -14,6 +14,8 @@ from course.runtime.durable_objects import BLOCK_CONCURRENCY_TIMEOUT_SECONDS, JU
 from course.runtime.storage import MAX_KEY_BYTES
 from course.workers import JsException
 
+from _projects import durable_objects_toml
+
 SOURCE = '''
 import asyncio, time
 from workers import DurableObject, Response, WorkerEntrypoint
@@ -111,22 +113,8 @@ class Default(WorkerEntrypoint):
         return Response("ok")
 '''
 
-TOML = '''name = "app"
-main = "src/entry.py"
-compatibility_date = "2025-11-01"
-[[durable_objects.bindings]]
-name = "THING"
-class_name = "Thing"
-[[durable_objects.bindings]]
-name = "LEGACY"
-class_name = "Legacy"
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["Thing"]
-[[migrations]]
-tag = "v2"
-new_classes = ["Legacy"]
-'''
+TOML = durable_objects_toml({"THING": "Thing", "LEGACY": "Legacy"},
+                            migrations=[("new_sqlite_classes", ["Thing"]), ("new_classes", ["Legacy"])])
 
 
 @pytest.fixture

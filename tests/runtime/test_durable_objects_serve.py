@@ -10,37 +10,9 @@ from typing import Any, Callable
 
 import httpx
 
-EXAMPLE = '''
-from workers import DurableObject, Response, WorkerEntrypoint
-from pyodide.ffi import to_js
-class List(DurableObject):
-    async def get_messages(self):
-        messages = await self.ctx.storage.get("messages")
-        return messages.to_py() if messages else []
-    async def add_message(self, message):
-        messages = await self.get_messages()
-        messages.append(message)
-        await self.ctx.storage.put("messages", to_js(messages))
-class Default(WorkerEntrypoint):
-    async def fetch(self, request):
-        stub = self.env.LIST.getByName("default")
-        await stub.add_message("hello")
-        return Response.json(await stub.get_messages())
-'''
+from _projects import LIST_EXAMPLE, durable_objects_toml
 
-WRANGLER = '''
-name = "list"
-main = "src/entry.py"
-compatibility_date = "2025-11-01"
-
-[[durable_objects.bindings]]
-name = "LIST"
-class_name = "List"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["List"]
-'''
+WRANGLER = durable_objects_toml({"LIST": "List"}, name="list")
 
 
 def _free_port() -> int:
@@ -80,7 +52,7 @@ def test_docs_example_over_course_serve_persists_across_restart(make_project: Ca
                                                                  tmp_path: Any) -> None:
     """https://developers.cloudflare.com/durable-objects/get-started/ (Python) served like
     `wrangler dev --persist-to`: storage survives a restart of the server."""
-    project = make_project({"wrangler.toml": WRANGLER, "src/entry.py": EXAMPLE})
+    project = make_project({"wrangler.toml": WRANGLER, "src/entry.py": LIST_EXAMPLE})
     state = tmp_path / "state"
     proc, url = _serve(project, state)
     try:

@@ -16,11 +16,8 @@ from course.runtime.storage import (
 )
 from course.workers import JsArray, JsException, JsObject
 
+from _projects import durable_objects_toml
 
-
-def toml(classes: dict[str, str]) -> str:
-    bindings = "".join(f'[[durable_objects.bindings]]\nname = "{b}"\nclass_name = "{c}"\n' for b, c in classes.items())
-    return f'name = "app"\nmain = "src/entry.py"\ncompatibility_date = "2025-11-01"\n{bindings}'
 
 STORE = '''
 from workers import DurableObject, Response, WorkerEntrypoint
@@ -100,9 +97,8 @@ class Default(WorkerEntrypoint):
 '''
 
 #: Store is SQLite-backed (new_sqlite_classes), Legacy KV-backed (new_classes).
-TOML = (toml({"STORE": "Store", "LEGACY": "Legacy"}).split("[[migrations]]")[0]
-        + '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Store"]\n'
-        + '[[migrations]]\ntag = "v2"\nnew_classes = ["Legacy"]\n')
+TOML = durable_objects_toml({"STORE": "Store", "LEGACY": "Legacy"},
+                            migrations=[("new_sqlite_classes", ["Store"]), ("new_classes", ["Legacy"])])
 
 
 @pytest.fixture
@@ -318,16 +314,7 @@ class Default(WorkerEntrypoint):
         return Response(str(await stub.woke()))
 """
 
-ALARM_TOML = """
-name = "alarms"
-main = "src/entry.py"
-[[durable_objects.bindings]]
-name = "SLEEPER"
-class_name = "Sleeper"
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["Sleeper"]
-"""
+ALARM_TOML = durable_objects_toml({"SLEEPER": "Sleeper"}, name="alarms", compat=None)
 
 
 def test_a_pending_alarm_survives_a_restart_and_fires(make_project: Callable[..., Any], tmp_path: Any) -> None:

@@ -7,7 +7,6 @@ and regions follow https://developers.cloudflare.com/durable-objects/reference/d
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -16,25 +15,11 @@ from course.runtime import Runtime, load
 from course.workers import Response
 from course.runtime.websockets import WebSocketClosed
 
-CHAT = Path(__file__).resolve().parents[1] / "projects" / "chat"
+from _projects import CHAT, durable_objects_toml
 
 FILES = {
-    "wrangler.toml": """
-        name = "faulty"
-        main = "src/entry.py"
-        compatibility_date = "2026-10-01"
-
-        [ai]
-        binding = "AI"
-
-        [[durable_objects.bindings]]
-        name = "ROOMS"
-        class_name = "Room"
-
-        [[migrations]]
-        tag = "v1"
-        new_sqlite_classes = ["Room"]
-    """,
+    "wrangler.toml": durable_objects_toml({"ROOMS": "Room"}, name="faulty", compat="2026-10-01",
+                                          extra='[ai]\nbinding = "AI"\n'),
     "src/entry.py": """
         from urllib.parse import parse_qs, urlparse
         from workers import DurableObject, Response, WorkerEntrypoint

@@ -7,7 +7,6 @@ https://developers.cloudflare.com/durable-objects/best-practices/websockets/
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Callable
 
 import pytest
@@ -15,21 +14,9 @@ import pytest
 from course.runtime import Runtime, load
 from course.runtime.websockets import HIBERNATION_IDLE_SECONDS, WebSocketClosed
 
-CHAT = Path(__file__).resolve().parents[1] / "projects" / "chat"
+from _projects import CHAT, durable_objects_toml
 
-WRANGLER = """
-name = "hib"
-main = "src/entry.py"
-compatibility_date = "2026-10-01"
-
-[[durable_objects.bindings]]
-name = "ROOM"
-class_name = "Room"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["Room"]
-"""
+WRANGLER = durable_objects_toml({"ROOM": "Room"}, name="hib", compat="2026-10-01")
 
 ENTRY = '''
 import json

@@ -14,19 +14,9 @@ from course.runtime.kv import KVEntry, KVService
 from course.runtime.regions import ONE_WAY_LATENCY_MS, REGIONS, one_way_ms
 from course.runtime.transport import WorkerTransport
 
-WRANGLER = """
-name = "net"
-main = "src/entry.py"
-compatibility_date = "2026-10-01"
+from _projects import durable_objects_toml
 
-[[durable_objects.bindings]]
-name = "ROOMS"
-class_name = "Room"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["Room"]
-"""
+WRANGLER = durable_objects_toml({"ROOMS": "Room"}, name="net", compat="2026-10-01")
 
 ENTRY = '''
 from urllib.parse import parse_qs, urlparse

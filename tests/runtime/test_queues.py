@@ -52,24 +52,28 @@ ENTRY = """
 """
 
 
-def project(consumer: str = "", extra: str = "") -> dict[str, str]:
-    return {
-        "wrangler.toml": f"""
-            name = "queue-worker"
-            main = "src/entry.py"
-            compatibility_date = "2025-01-01"
+def project(consumer: str = "", extra: str = "", *, entry: str = ENTRY, name: str = "queue-worker",
+            compat: str | None = "2025-01-01", consume: bool = True) -> dict[str, str]:
+    """A Worker that produces to queue "jobs" as env.JOBS and (``consume``) consumes it, with the
+    consumer settings ``consumer`` and further wrangler config ``extra``."""
+    lines = [f'name = "{name}"', 'main = "src/entry.py"']
+    if compat is not None:
+        lines.append(f'compatibility_date = "{compat}"')
+    lines += ["[[queues.producers]]", 'binding = "JOBS"', 'queue = "jobs"']
+    if consume:
+        lines += ["[[queues.consumers]]", 'queue = "jobs"', consumer]
+    lines.append(extra)
+    return {"wrangler.toml": "\n".join(lines) + "\n", "src/entry.py": entry}
 
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
 
-            [[queues.consumers]]
-            queue = "jobs"
-            {consumer}
-            {extra}
-        """,
-        "src/entry.py": ENTRY,
-    }
+# A producer with no consumer: GET / sends one message.
+PRODUCER_ENTRY = """
+    from workers import WorkerEntrypoint, Response
+    class Default(WorkerEntrypoint):
+        async def fetch(self, request):
+            await self.env.JOBS.send({"n": 1})
+            return Response("ok")
+"""
 
 
 def seen(rt) -> list[dict]:
@@ -124,27 +128,16 @@ def test_message_has_id_timestamp_body_and_attempts(load_project):
 
 def test_message_timestamp_is_the_send_time_as_a_utc_datetime(load_project):
     """Message.timestamp is when the message was sent (https://developers.cloudflare.com/queues/configuration/javascript-apis/#message)."""
-    rt = load_project({
-        "wrangler.toml": """
-            name = "w"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-            [[queues.consumers]]
-            queue = "jobs"
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
-            STAMPS = []
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    await self.env.JOBS.send("x", contentType="text")
-                    return Response("ok")
-                async def queue(self, batch, env, ctx):
-                    STAMPS.extend(m.timestamp for m in batch.messages)
-        """,
-    })
+    rt = load_project(project(entry="""
+        from workers import WorkerEntrypoint, Response
+        STAMPS = []
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                await self.env.JOBS.send("x", contentType="text")
+                return Response("ok")
+            async def queue(self, batch, env, ctx):
+                STAMPS.extend(m.timestamp for m in batch.messages)
+    """, name="w", compat=None))
     rt.clock.advance(30)
     rt.client().get("/")
     rt.clock.advance(5)
@@ -225,34 +218,21 @@ def test_retry_delay_setting_delays_redelivery_after_an_exception(load_project):
 
 def test_per_message_call_takes_precedence_over_batch_level_call(load_project):
     """ack()/retry() on a message wins over ackAll()/retryAll(); the first call wins (https://developers.cloudflare.com/queues/configuration/batching-retries/#explicit-acknowledgement-and-retries)."""
-    rt = load_project({
-        "wrangler.toml": """
-            name = "w"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-            [[queues.consumers]]
-            queue = "jobs"
-            max_batch_size = 3
-            max_retries = 0
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    await self.env.JOBS.sendBatch([{"body": "keep"}, {"body": "again"}, {"body": "rest"}])
-                    return Response("ok")
-                async def queue(self, batch, env, ctx):
-                    for m in batch.messages:
-                        if m.body == "keep":
-                            m.ack()
-                            m.retry()          # ignored: the first call wins
-                        elif m.body == "again":
-                            m.retry()
-                    batch.ackAll()             # applies only to "rest"
-        """,
-    })
+    rt = load_project(project("max_batch_size = 3\nmax_retries = 0", entry="""
+        from workers import WorkerEntrypoint, Response
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                await self.env.JOBS.sendBatch([{"body": "keep"}, {"body": "again"}, {"body": "rest"}])
+                return Response("ok")
+            async def queue(self, batch, env, ctx):
+                for m in batch.messages:
+                    if m.body == "keep":
+                        m.ack()
+                        m.retry()          # ignored: the first call wins
+                    elif m.body == "again":
+                        m.retry()
+                batch.ackAll()             # applies only to "rest"
+    """, name="w", compat=None))
     rt.client().get("/")
     rt.run_until_idle()
     acked = {e.id for e in rt.trace.events("queue_ack")}
@@ -263,31 +243,18 @@ def test_per_message_call_takes_precedence_over_batch_level_call(load_project):
 
 def test_retry_all_retries_the_whole_batch_with_its_delay(load_project):
     """batch.retryAll(delaySeconds=) redelivers every message of the batch later (https://developers.cloudflare.com/queues/configuration/javascript-apis/#messagebatch)."""
-    rt = load_project({
-        "wrangler.toml": """
-            name = "w"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-            [[queues.consumers]]
-            queue = "jobs"
-            max_batch_size = 2
-            max_batch_timeout = 0
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
-            ATTEMPTS = []
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    await self.env.JOBS.sendBatch([{"body": 1}, {"body": 2}])
-                    return Response("ok")
-                async def queue(self, batch, env, ctx):
-                    ATTEMPTS.append([m.attempts for m in batch.messages])
-                    if batch.messages[0].attempts == 1:
-                        batch.retryAll(delaySeconds=10)
-        """,
-    })
+    rt = load_project(project("max_batch_size = 2\nmax_batch_timeout = 0", entry="""
+        from workers import WorkerEntrypoint, Response
+        ATTEMPTS = []
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                await self.env.JOBS.sendBatch([{"body": 1}, {"body": 2}])
+                return Response("ok")
+            async def queue(self, batch, env, ctx):
+                ATTEMPTS.append([m.attempts for m in batch.messages])
+                if batch.messages[0].attempts == 1:
+                    batch.retryAll(delaySeconds=10)
+    """, name="w", compat=None))
     rt.client().get("/")
     rt.clock.advance(9)
     assert rt.worker().exports["ATTEMPTS"] == [[1, 1]]
@@ -334,27 +301,15 @@ def test_body_is_copied_when_sent(load_project):
 
 def test_content_types_text_bytes_and_v8_round_trip(load_project):
     """contentType "text", "bytes" and "v8" carry str, bytes and structured-cloneable values (https://developers.cloudflare.com/queues/configuration/javascript-apis/#queuescontenttype)."""
-    rt = load_project({
-        "wrangler.toml": """
-            name = "w"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-            [[queues.consumers]]
-            queue = "jobs"
-            max_batch_size = 3
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
-            GOT = []
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    return Response("ok")
-                async def queue(self, batch, env, ctx):
-                    GOT.extend(m.body for m in batch.messages)
-        """,
-    })
+    rt = load_project(project("max_batch_size = 3", entry="""
+        from workers import WorkerEntrypoint, Response
+        GOT = []
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                return Response("ok")
+            async def queue(self, batch, env, ctx):
+                GOT.extend(m.body for m in batch.messages)
+    """, name="w", compat=None))
     when = dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
     rt.call(rt.env.JOBS.sendBatch([
         {"body": "plain text", "contentType": "text"},
@@ -427,22 +382,7 @@ def test_duplicates_are_injected_deterministically_by_seed(load_project):
 
 def test_consumer_loaded_after_messages_were_sent_receives_them(load_project, make_project):
     """Messages wait in the queue until a consumer exists (https://developers.cloudflare.com/queues/configuration/configure-queues/)."""
-    rt = load_project({
-        "wrangler.toml": """
-            name = "producer"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    await self.env.JOBS.send({"n": 1})
-                    return Response("ok")
-        """,
-    })
+    rt = load_project(project(entry=PRODUCER_ENTRY, name="producer", compat=None, consume=False))
     rt.client().get("/")
     rt.clock.advance(10)
     assert queues(rt).queue("jobs").depth() == 1
@@ -484,36 +424,21 @@ def test_depth_and_in_flight_are_inspectable(load_project):
 def test_fault_api_duplicates_and_drops_queue_deliveries(load_project) -> None:
     """rt.faults.duplicate / drop with target "queue:NAME" act on Queues deliveries
     (at-least-once: https://developers.cloudflare.com/queues/reference/delivery-guarantees/)."""
-    files = {
-        "wrangler.toml": """
-            name = "q"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-            [[queues.consumers]]
-            queue = "jobs"
-            max_batch_size = 1
-            max_retries = 5
-            [[kv_namespaces]]
-            binding = "SEEN"
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
+    files = project("max_batch_size = 1\nmax_retries = 5", '[[kv_namespaces]]\nbinding = "SEEN"', entry="""
+        from workers import WorkerEntrypoint, Response
 
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    for i in range(5):
-                        await self.env.JOBS.send({"n": i})
-                    return Response("sent")
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                for i in range(5):
+                    await self.env.JOBS.send({"n": i})
+                return Response("sent")
 
-                async def queue(self, batch, env, ctx):
-                    for message in batch.messages:
-                        key = f"n{message.body['n']}"
-                        seen = int(await self.env.SEEN.get(key) or 0)
-                        await self.env.SEEN.put(key, str(seen + 1))
-        """,
-    }
+            async def queue(self, batch, env, ctx):
+                for message in batch.messages:
+                    key = f"n{message.body['n']}"
+                    seen = int(await self.env.SEEN.get(key) or 0)
+                    await self.env.SEEN.put(key, str(seen + 1))
+    """, name="q", compat=None)
     rt = load_project(files, seed=4)
     rt.faults.duplicate(1.0, target="queue:jobs", during=(0, 6))
     rt.faults.drop(0.5, target="queue:jobs", during=(0, 6))
@@ -542,22 +467,7 @@ def test_message_timestamp_is_a_js_date_with_get_time(load_project):
 def test_unconsumed_messages_are_deleted_after_the_4_day_default_retention(load_project):
     """Messages in a queue that reach the retention period (4 days by default) are deleted,
     also when the queue has no consumer (https://developers.cloudflare.com/queues/platform/limits/)."""
-    rt = load_project({
-        "wrangler.toml": """
-            name = "producer"
-            main = "src/entry.py"
-            [[queues.producers]]
-            binding = "JOBS"
-            queue = "jobs"
-        """,
-        "src/entry.py": """
-            from workers import WorkerEntrypoint, Response
-            class Default(WorkerEntrypoint):
-                async def fetch(self, request):
-                    await self.env.JOBS.send({"n": 1})
-                    return Response("ok")
-        """,
-    })
+    rt = load_project(project(entry=PRODUCER_ENTRY, name="producer", compat=None, consume=False))
     rt.client().get("/")
     q = queues(rt).queue("jobs")
     rt.clock.advance(4 * 86_400 - 1)
@@ -600,9 +510,7 @@ def test_max_concurrency_limits_simultaneous_consumer_invocations(load_project):
                 LOG.append(("end", batch.messages[0].body))
     """
     def run(setting: str) -> list:
-        files = project(f"max_batch_size = 1\n{setting}")
-        files["src/entry.py"] = entry
-        rt = load_project(files)
+        rt = load_project(project(f"max_batch_size = 1\n{setting}", entry=entry))
         rt.client().get("/")
         rt.clock.advance(60)
         return rt.worker().exports["LOG"]

@@ -12,7 +12,6 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -20,21 +19,9 @@ import pytest
 from course.runtime import Runtime, load
 from course.runtime.websockets import WebSocketClosed, WebSocketUpgradeError
 
-CHAT = Path(__file__).resolve().parents[1] / "projects" / "chat"
+from _projects import CHAT, durable_objects_toml
 
-WRANGLER = """
-name = "ws"
-main = "src/entry.py"
-compatibility_date = "2026-10-01"
-
-[[durable_objects.bindings]]
-name = "ECHO"
-class_name = "EchoRoom"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["EchoRoom"]
-"""
+WRANGLER = durable_objects_toml({"ECHO": "EchoRoom"}, name="ws", compat="2026-10-01")
 
 ENTRY = '''
 import json

@@ -78,14 +78,19 @@ class Default(WorkerEntrypoint):
                                  headers={"allow": ", ".join(allowed)})
         return error(404, f"no route for {request.method} {path}")
 
-    async def read_json(self, request):
+    async def read_body(self, request, model):
+        """The request's JSON body validated as ``model``, and None; or None and the error response."""
         text = await request.text()
         if not text.strip():
             return None, error(400, "the request body is empty; send a JSON object")
         try:
-            return json.loads(text), None
+            body = json.loads(text)
         except ValueError as exc:
             return None, error(400, f"the request body is not valid JSON: {exc}")
+        try:
+            return model.model_validate(body), None
+        except ValidationError as exc:
+            return None, validation_error(exc)
 
     async def index(self, request):
         return Response.json({
@@ -98,13 +103,9 @@ class Default(WorkerEntrypoint):
         return Response.json(build_openapi())
 
     async def submit_task(self, request, name):
-        body, problem = await self.read_json(request)
+        task, problem = await self.read_body(request, TaskRequest)
         if problem:
             return problem
-        try:
-            task = TaskRequest.model_validate(body)
-        except ValidationError as exc:
-            return validation_error(exc)
         stub = self.env.COORDINATOR.getByName(name)
         report = to_python(await stub.submit(name, task.model_dump(mode="json")))
         return Response.json(report, status=201 if report["status"] == "done" else 200)
@@ -122,11 +123,7 @@ class Default(WorkerEntrypoint):
         return Response.json(to_python(await self.env.WORKER.getByName(name).state(name)))
 
     async def configure_worker(self, request, name):
-        body, problem = await self.read_json(request)
+        config, problem = await self.read_body(request, WorkerConfig)
         if problem:
             return problem
-        try:
-            config = WorkerConfig.model_validate(body)
-        except ValidationError as exc:
-            return validation_error(exc)
         return Response.json(to_python(await self.env.WORKER.getByName(name).configure(config.model_dump())))
