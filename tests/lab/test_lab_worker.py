@@ -168,3 +168,19 @@ def test_connect_is_live_when_a_url_is_given(monkeypatch: pytest.MonkeyPatch) ->
 def test_lifecycle_table_is_closed_over_its_states() -> None:
     assert set(TRANSITIONS) == set(TaskStatus)
     assert TRANSITIONS[TaskStatus.DONE] == frozenset()
+
+
+def test_lab_worker_is_a_standalone_python_workers_project() -> None:
+    """The lab must deploy with Cloudflare's tooling: its code imports nothing from ``course``,
+    its protocol link resolves to course/protocol, and pyproject.toml declares pydantic."""
+    import tomllib
+
+    from course.lab import LAB_DIR
+
+    for path in (LAB_DIR / "src").glob("*.py"):
+        text = path.read_text()
+        assert "import course" not in text and "from course" not in text, path
+    link = LAB_DIR / "src" / "agent_protocol"
+    assert link.resolve() == (LAB_DIR.parent / "protocol").resolve()
+    project = tomllib.loads((LAB_DIR / "pyproject.toml").read_text())
+    assert "pydantic" in project["project"]["dependencies"]
