@@ -106,6 +106,9 @@ def messages_from_trace(trace: Any) -> list[Message]:
                 outcome = e.get("outcome", "ok")
                 out.append((e.t, callee, e.get("caller"), "return" if outcome == "ok" else outcome,
                             "reply" if outcome == "ok" else "error"))
+        elif e.kind == "net" and str(e.get("leg", "")).startswith("ws:") and e.get("src") and e.get("dst"):
+            # A WebSocket frame crossing regions (messages and closes, both directions).
+            out.append((e.t, e.get("src"), e.get("dst"), f"{e.get('leg')[3:]} ({e.get('ms')} ms)", "call"))
         elif e.kind == "fault":
             target = e.get("object") or e.get("target") or "network"
             out.append((e.t, target, target, f"fault: {e.get('fault') or e.get('kind_of') or ''}".strip(), "fault"))

@@ -20,8 +20,8 @@ choice comes from ``rt.rng("faults:...")``: the same seed and inputs give the sa
 
 Each fault is in the trace as kind ``"fault"`` (fields ``fault``, ``target``, ``phase`` and
 details) when it starts and each time it hits a delivery; a window's end is ``"fault_cleared"``.
-Other modules ask :meth:`Faults.check_link`, :meth:`Faults.extra_latency_ms`,
-:meth:`Faults.should_drop` and :meth:`Faults.should_duplicate`.
+Other modules ask :meth:`Faults.check_link`, :meth:`Faults.partitioned`,
+:meth:`Faults.extra_latency_ms`, :meth:`Faults.should_drop` and :meth:`Faults.should_duplicate`.
 """
 from __future__ import annotations
 
@@ -139,7 +139,8 @@ class Faults:
 
     def partition(self, a: str, b: str = "*", *, during: Any = None) -> FaultRule:
         """Cut the network between ``a`` and ``b`` (regions, actors, hosts; ``b="*"`` isolates
-        ``a``): calls across fail with "Network connection lost." until :meth:`heal`."""
+        ``a``): calls across fail with "Network connection lost." until :meth:`heal`, and a
+        WebSocket message across breaks its connection (code 1006 at both ends)."""
         _check_names(a, b, what="partition()")
         return self._add("partition", f"{a}<->{b}", {"a": a, "b": b}, during=during)
 
@@ -254,14 +255,20 @@ class Faults:
     def check_link(self, src: Endpoint, dst: Endpoint, *, leg: str = "request") -> None:
         """Raise "Network connection lost." if ``src`` -> ``dst`` is partitioned or the delivery
         to ``dst`` is dropped."""
+        if self.partitioned(src, dst, leg=leg):
+            raise network_error()
+        if self._roll("drop", dst.names, src=src.name, leg=leg):
+            raise network_error()
+
+    def partitioned(self, src: Endpoint, dst: Endpoint, *, leg: str = "request") -> bool:
+        """True (and traced as a hit) if an active partition cuts ``src`` -> ``dst``."""
         for rule in self.active("partition"):
             a, b = rule.params["a"], rule.params["b"]
             if _between(a, b, src, dst):
                 self.runtime.trace.record("fault", fault="partition", target=dst.name, src=src.name, leg=leg,
                                           phase="hit", rule=rule.id)
-                raise network_error()
-        if self._roll("drop", dst.names, src=src.name, leg=leg):
-            raise network_error()
+                return True
+        return False
 
     def extra_latency_ms(self, src: Endpoint, dst: Endpoint) -> float:
         total = 0.0

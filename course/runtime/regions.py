@@ -213,21 +213,31 @@ def caller_endpoint(runtime: Any) -> Endpoint:
     return Endpoint(region, current_actor.get(), worker)
 
 
-async def transit(runtime: Any, src: Endpoint, dst: Endpoint, *, leg: str) -> None:
-    """One leg of a call from ``src`` to ``dst``: partition check, then the latency on the clock."""
-    import asyncio
+def leg_ms(runtime: Any, src: Endpoint, dst: Endpoint, *, leg: str, **details: Any) -> float:
+    """The one-way latency of a leg from ``src`` to ``dst`` (matrix plus injected latency), in ms.
 
+    Records the leg as a ``"net"`` trace event when either side has a region or a latency
+    fault applies (``details`` are added to it); the default single region records nothing.
+    """
     faults = runtime.platform.get("faults")
-    extra = 0.0
-    if faults is not None:
-        faults.check_link(src, dst, leg=leg)  # raises a network error if partitioned or dropped
-        extra = faults.extra_latency_ms(src, dst)
+    extra = faults.extra_latency_ms(src, dst) if faults is not None else 0.0
     model = runtime.platform.get("regions")
     base = model.one_way_ms(src.region, dst.region) if model is not None else one_way_ms(src.region, dst.region)
     ms = base + extra
     if src.region is not None or dst.region is not None or extra:
         runtime.trace.record("net", src=src.name, dst=dst.name, src_region=src.region, dst_region=dst.region,
-                             ms=round(ms, 3), extra_ms=round(extra, 3), leg=leg)
+                             ms=round(ms, 3), extra_ms=round(extra, 3), leg=leg, **details)
+    return ms
+
+
+async def transit(runtime: Any, src: Endpoint, dst: Endpoint, *, leg: str) -> None:
+    """One leg of a call from ``src`` to ``dst``: partition check, then the latency on the clock."""
+    import asyncio
+
+    faults = runtime.platform.get("faults")
+    if faults is not None:
+        faults.check_link(src, dst, leg=leg)  # raises a network error if partitioned or dropped
+    ms = leg_ms(runtime, src, dst, leg=leg)
     if ms > 0:
         await asyncio.sleep(ms / 1000.0)
 

@@ -18,8 +18,23 @@ https://developers.cloudflare.com/durable-objects/best-practices/websockets/ :
   message; its sockets, tags and attachments stay.
 
 Every delivery runs on the runtime's loop, asynchronously after ``send`` returns (as over a
-wire), in order. Clients: ``rt.websocket("/chat?room=a")`` (blocking, for notebooks and tests)
-and ``rt.async_websocket(...)``; over real HTTP, :meth:`WebSocketService.serve_asgi` bridges
+wire), in order. Between a client in one region and an object placed in another
+(``course.runtime.regions``), each message and Close frame takes the one-way latency of the
+matrix (plus any ``rt.faults.latency``) on the runtime clock, traced as a ``"net"`` leg
+(``leg="ws:message"`` / ``"ws:close"``). A message sent across an ``rt.faults.partition``
+breaks the connection as a lost TCP connection does: both ends close with code 1006
+(``wasClean`` false; ``webSocketClose``, not ``webSocketError``, which is for
+"non-disconnection related errors",
+https://developers.cloudflare.com/durable-objects/api/websockets/#websocketerror). With one
+region and no faults nothing of this applies: deliveries are immediate, as before.
+
+``ctx.setHibernatableWebSocketEventTimeout(ms)`` bounds how long one ``webSocketMessage`` /
+``webSocketClose`` / ``webSocketError`` event may run, on the runtime clock: past it the
+event is cancelled and the object is reset ("Actor exceeded event execution time and was
+disconnected.", as workerd does), which also drops its WebSockets (1006).
+
+Clients: ``rt.websocket("/chat?room=a")`` (blocking, for notebooks and tests) and
+``rt.async_websocket(...)``; over real HTTP, :meth:`WebSocketService.serve_asgi` bridges
 uvicorn's ASGI WebSocket to the same ends.
 """
 from __future__ import annotations
@@ -28,6 +43,7 @@ import asyncio
 import base64
 import collections
 import datetime as _dt
+import inspect
 import json
 import os
 from typing import Any, Callable, Iterable
@@ -61,8 +77,13 @@ HIBERNATION_IDLE_SECONDS = 10.0
 #: (``web_socket_auto_reply_to_close``,
 #: https://developers.cloudflare.com/workers/configuration/compatibility-flags/#websocket-auto-reply-to-close).
 AUTO_REPLY_TO_CLOSE_SINCE = "2026-04-07"
-#: setHibernatableWebSocketEventTimeout: "The maximum value of timeout is 604,800,000 ms (7 days)".
+#: setHibernatableWebSocketEventTimeout: "sets the maximum amount of time in milliseconds that a
+#: WebSocket event can run for ... The maximum value of timeout is 604,800,000 ms (7 days)"
+#: (https://developers.cloudflare.com/durable-objects/api/state/#sethibernatablewebsocketeventtimeout).
 MAX_EVENT_TIMEOUT_MS = 604_800_000
+#: What an event past that timeout does: the docs do not say; workerd (Cloudflare's open-source
+#: runtime) shuts the object down with this error, so in-flight work fails and memory is lost.
+EVENT_TIMEOUT_MESSAGE = "Actor exceeded event execution time and was disconnected."
 #: RFC 6455 section 5.5: a control frame carries at most 125 bytes, 2 of them the close code.
 MAX_CLOSE_REASON_BYTES = 123
 #: Close codes an application may send (RFC 6455 section 7.4: 1000-1003, 1007-1014, 3000-4999).
@@ -177,6 +198,14 @@ class WebSocket:
         self._attachment: str | None = None
         self._auto_response_at: float | None = None
         self._queue: asyncio.Queue[tuple[str, Any]] | None = None  # external ends
+        #: Where this end is, when not inside a Durable Object (whose placement says): the
+        #: client's region for an external end, the Worker's for one accepted in a Worker.
+        self._region: str | None = None
+        #: Frames on the wire towards this end (arrival time on the loop clock, kind, payload),
+        #: carried in order by one background task; only used when a leg has latency.
+        self._inflight: collections.deque[tuple[float, str, Any]] = collections.deque()
+        self._courier: asyncio.Task[Any] | None = None
+        self._broken = False  # the connection failed (a partition); its 1006 close is on the way
 
     # -- the standard API -------------------------------------------------------------------
     def accept(self) -> None:
@@ -194,6 +223,10 @@ class WebSocket:
             self._live = live
             live.pinned_sockets.add(self)
             live.touch()
+        else:
+            from .regions import caller_endpoint
+
+            self._region = caller_endpoint(self._rt).region  # a Worker runs where it was called
         self._trace("ws_accept", mode="standard")
         self._flush()
 
@@ -218,19 +251,7 @@ class WebSocket:
         if self._close_sent or self.readyState == CLOSED:
             raise JsException("Can't call WebSocket send() after close().", "TypeError")
         data = _text_or_buffer(message)
-        peer = self._peer
-        if peer is None:
-            return
-        faults = self._rt.platform.get("faults")
-        copies = 1
-        if faults is not None:
-            names = peer._fault_names()
-            if faults.should_drop(*names):
-                return
-            if faults.should_duplicate(*names):
-                copies = 2
-        for _ in range(copies):
-            peer._arrive("message", data)
+        self._transmit("message", data)
 
     def close(self, code: int | None = None, reason: str | None = None) -> None:
         """Start the closing handshake (a no-op once this end has sent its Close frame)."""
@@ -240,8 +261,7 @@ class WebSocket:
         self._close_sent = True
         self.readyState = CLOSED if self._close_received else CLOSING
         self._trace("ws_close", code=code, reason=reason, side="sent")
-        if self._peer is not None:
-            self._peer._arrive("close", (code, reason, True))
+        self._transmit("close", (code, reason, True))
         self._settle()
 
     # -- the hibernation API's socket extensions ------------------------------------------------
@@ -292,9 +312,89 @@ class WebSocket:
             return "client"
         return None
 
+    def _endpoint(self) -> Any:
+        """This end as a network endpoint (course.runtime.regions.Endpoint): region and names."""
+        from .regions import Endpoint
+
+        if self._mode == "external":
+            return Endpoint(self._region, "client")
+        where = self._object if self._object is not None else (
+            (self._live.host, self._live.hex) if self._live is not None else None)
+        if where is not None:
+            host, hex_id = where
+            return Endpoint(host.placement.get(hex_id), f"{host.binding_name}:{host.names.get(hex_id, hex_id)}",
+                            host.binding_name)
+        return Endpoint(self._region, getattr(self._worker, "name", None) or self.label)
+
+    def _transmit(self, kind: str, payload: Any) -> None:
+        """Put a frame on the wire to the other end: partitions, drops, duplicates, latency."""
+        peer = self._peer
+        if peer is None or self._broken:
+            return
+        rt = self._rt
+        faults = rt.platform.get("faults")
+        # An end not taken yet (the client end inside a 101 response) gets the frame right
+        # behind that response, which already crossed the network: no leg of its own.
+        wired = peer._mode is not None
+        src = dst = None
+        if wired:
+            src, dst = self._endpoint(), peer._endpoint()
+            if faults is not None and faults.partitioned(src, dst, leg=f"ws:{kind}"):
+                self._break_connection("partition")
+                return
+        copies = 1
+        if kind == "message" and faults is not None:
+            names = peer._fault_names()
+            if faults.should_drop(*names):
+                return
+            if faults.should_duplicate(*names):
+                copies = 2
+        delay = 0.0
+        if src is not None and dst is not None and (faults is not None or src.region is not None
+                                                    or dst.region is not None):
+            from .regions import leg_ms
+
+            delay = leg_ms(rt, src, dst, leg=f"ws:{kind}", socket=self.label) / 1000.0
+        for _ in range(copies):
+            peer._arrive_after(delay, kind, payload)
+
     def _arrive(self, kind: str, payload: Any) -> None:
         # Deliver after the sender's current step, in order, as over a wire.
         self._rt.loop.call_soon(self._dispatch, kind, payload)
+
+    def _arrive_after(self, delay: float, kind: str, payload: Any) -> None:
+        """Deliver ``delay`` seconds from now, never before a frame sent earlier (TCP keeps order)."""
+        if delay <= 0 and not self._inflight:
+            self._arrive(kind, payload)
+            return
+        loop = self._rt.loop
+        at = loop.time() + max(delay, 0.0)
+        if self._inflight:
+            at = max(at, self._inflight[-1][0])
+        self._inflight.append((at, kind, payload))
+        if self._courier is None or self._courier.done():
+            # A background task, so run_until_idle() waits for frames still on the wire.
+            self._courier = self._rt.spawn(self._carry(), label=f"websocket:wire:{self.label}")
+
+    async def _carry(self) -> None:
+        loop = self._rt.loop
+        while self._inflight:
+            wait = self._inflight[0][0] - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            _, kind, payload = self._inflight.popleft()
+            self._dispatch(kind, payload)
+
+    def _break_connection(self, cause: str) -> None:
+        """The connection failed in the network: both ends see an abnormal close (1006)."""
+        for end in (self, self._peer):
+            if end is None or end.readyState == CLOSED or end._broken:
+                continue
+            end._broken = True
+            end._inflight.clear()  # frames in flight are lost with the connection
+            end._trace("ws_disconnect", code=ABNORMAL_CLOSURE, reason="", cause=cause)
+            end._arrive("close", (ABNORMAL_CLOSURE, "", False))
 
     def _dispatch(self, kind: str, payload: Any) -> None:
         if self.readyState == CLOSED and not (kind == "close" and not self._close_received):
@@ -321,8 +421,7 @@ class WebSocket:
                 self._close_sent = True
             elif not self._close_sent and self._auto_reply_to_close():
                 self._close_sent = True
-                if self._peer is not None:
-                    self._peer._arrive("close", (code, reason, True))
+                self._transmit("close", (code, reason, True))
             self.readyState = CLOSED if self._close_sent else CLOSING
             self._fire("close", payload)
             self._settle()
@@ -432,6 +531,7 @@ class WebSocket:
             args = (self, *payload)
         else:
             args = (self, payload)
+        timeout_ms = sockets.event_timeout_ms  # the one set when the event is dispatched
 
         def call(instance: Any) -> Any:
             from .worker import call_relaxed
@@ -439,7 +539,10 @@ class WebSocket:
             handler = getattr(instance, method, None)
             if handler is None or not callable(handler):
                 return None
-            return call_relaxed(handler, *args)
+            result = call_relaxed(handler, *args)
+            if timeout_ms and inspect.isawaitable(result):
+                return _within_event_timeout(host, hex_id, method, timeout_ms, result)
+            return result
 
         async def run() -> None:
             current_actor.set(self._peer._owner_label() or "client" if self._peer is not None else "client")
@@ -571,6 +674,31 @@ def hibernatable_count(host: Any, hex_id: str) -> int:
     return len(sockets.sockets) if sockets is not None else 0
 
 
+async def _within_event_timeout(host: Any, hex_id: str, method: str, timeout_ms: float, handler: Any) -> Any:
+    """Run one hibernatable WebSocket event's handler under ``timeout_ms`` of the runtime clock.
+
+    Past it the object is reset with :data:`EVENT_TIMEOUT_MESSAGE`: the handler is cancelled,
+    unconfirmed writes are lost and the object's WebSockets drop (as any reset does).
+    """
+    rt = host.runtime
+    live = host.live.get(hex_id)  # the instance running this event
+
+    def expired() -> None:
+        from .durable_objects import reset_error
+
+        if live is None or live.dead or host.live.get(hex_id) is not live:
+            return
+        host.crash(hex_id, reason="websocket_event_timeout", error=reset_error(EVENT_TIMEOUT_MESSAGE))
+
+    label = host.names.get(hex_id, hex_id)
+    timer = rt.call_later(timeout_ms / 1000.0, expired, label=f"websocket-event-timeout:{host.binding_name}:{label}",
+                          method=method, timeout_ms=timeout_ms)
+    try:
+        return await handler
+    finally:
+        timer.cancel()
+
+
 def object_reset(live: Any, *, hibernatable: bool) -> None:
     """The object instance is gone: its standard sockets drop; on a reset, its hibernatable
     ones too ("WebSocket requests are terminated automatically during shutdown")."""
@@ -649,6 +777,11 @@ class HibernationAPI:
         return None if at is None else _dt.datetime.fromtimestamp(at, _dt.timezone.utc)
 
     def setHibernatableWebSocketEventTimeout(self, timeout_ms: int | None = None) -> None:  # noqa: N802
+        """Bound how long (ms, on the runtime clock) one webSocketMessage/Close/Error event may
+        run; 0 or nothing unsets it. An event past it is cancelled and the object reset."""
+        if timeout_ms is not None and (isinstance(timeout_ms, bool) or not isinstance(timeout_ms, (int, float))):
+            raise JsException(f"setHibernatableWebSocketEventTimeout() takes a number of milliseconds, got "
+                              f"{type(timeout_ms).__name__}", "TypeError")
         if timeout_ms is not None and not 0 <= timeout_ms <= MAX_EVENT_TIMEOUT_MS:
             raise JsException(f"The hibernatable WebSocket event timeout must be between 0 and "
                               f"{MAX_EVENT_TIMEOUT_MS} ms, got {timeout_ms}", "RangeError")
@@ -694,8 +827,8 @@ def upgrade_headers(extra: Any = None) -> list[tuple[str, str]]:
     return headers
 
 
-def take_client_end(response: Any) -> WebSocket:
-    """The platform takes the client end of a 101 response for a client connection."""
+def take_client_end(response: Any, region: str | None = None) -> WebSocket:
+    """The platform takes the client end of a 101 response for a client connection in ``region``."""
     ws = response.webSocket
     if not isinstance(ws, WebSocket):
         raise JsException(f"a 101 response must carry a WebSocket, got {type(ws).__name__}", "TypeError")
@@ -703,6 +836,7 @@ def take_client_end(response: Any) -> WebSocket:
         raise JsException("The WebSocket in a 101 response must not be accepted by the Worker: return the client "
                           "end and accept the server end", "TypeError")
     ws._mode = "external"
+    ws._region = region
     ws._queue = asyncio.Queue()
     ws._flush()
     return ws
@@ -717,7 +851,18 @@ async def open_connection(rt: Any, url: str, *, worker: str | None = None, regio
     if response.status != 101 or response.webSocket is None:
         body = (response.body or b"").decode("utf-8", errors="replace")
         raise WebSocketUpgradeError(response.status, body)
-    return take_client_end(response)
+    return take_client_end(response, _client_region(rt, request, region))
+
+
+def _client_region(rt: Any, request: Any, explicit: str | None = None) -> str | None:
+    """Where a client connection comes from: as for its upgrade request, else the default region."""
+    from .regions import request_region
+
+    region = request_region(request, explicit)
+    if region is None:
+        model = rt.platform.get("regions")
+        region = model.default if model is not None else None
+    return region
 
 
 async def _receive(end: WebSocket, timeout: float | None) -> str | bytes:
@@ -877,7 +1022,7 @@ class WebSocketService:
             return
 
         async def take() -> WebSocket:
-            return take_client_end(response)
+            return take_client_end(response, _client_region(rt, request))
 
         end = await rt.call_async(take(), hold=False)
         accept: dict[str, Any] = {"type": "websocket.accept"}

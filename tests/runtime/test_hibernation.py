@@ -19,6 +19,7 @@ from _projects import CHAT, durable_objects_toml
 WRANGLER = durable_objects_toml({"ROOM": "Room"}, name="hib", compat="2026-10-01")
 
 ENTRY = '''
+import asyncio
 import json
 from urllib.parse import parse_qs, urlparse
 from js import WebSocketPair
@@ -33,6 +34,9 @@ class Room(DurableObject):
         client, server = WebSocketPair.new().object_values()
         tags = q["tags"].split(",") if q.get("tags") else None
         try:
+            if q.get("timeout") is not None:
+                value = q["timeout"]
+                self.ctx.setHibernatableWebSocketEventTimeout(int(value) if value.isdigit() else value)
             self.ctx.acceptWebSocket(server, tags)
         except Exception as exc:
             return Response(f"{type(exc).__name__}: {exc}", status=400)
@@ -56,6 +60,14 @@ class Room(DurableObject):
             ws.send(json.dumps(list(self.ctx.getTags(ws))))
         elif message.startswith("count:"):
             ws.send(str(len(self.ctx.getWebSockets(message[6:] or None))))
+        elif message.startswith("sleep:"):
+            await self.ctx.storage.put("before_sleep", message)
+            await asyncio.sleep(float(message[6:]))
+            await self.ctx.storage.put("after_sleep", message)
+            ws.send("woke")
+        elif message.startswith("timeout:"):
+            self.ctx.setHibernatableWebSocketEventTimeout(int(message[8:]))
+            ws.send(str(self.ctx.getHibernatableWebSocketEventTimeout()))
         elif message == "when":
             ts = self.ctx.getWebSocketAutoResponseTimestamp(ws)
             ws.send("none" if ts is None else ts.isoformat())
@@ -194,3 +206,50 @@ def test_crash_disconnects_hibernatable_sockets(hib: Runtime) -> None:
     with pytest.raises(WebSocketClosed) as info:
         ws.receive()
     assert info.value.code == 1006 and not info.value.clean
+
+
+def test_event_past_the_hibernatable_event_timeout_is_cancelled_and_the_object_reset(hib: Runtime) -> None:
+    """setHibernatableWebSocketEventTimeout(ms) "sets the maximum amount of time in milliseconds
+    that a WebSocket event can run for"; past it the event is cancelled and the object reset
+    (workerd: "Actor exceeded event execution time and was disconnected."), so its sockets drop
+    with 1006 and the handler's later writes never happen.
+    https://developers.cloudflare.com/durable-objects/api/state/#sethibernatablewebsocketeventtimeout"""
+    ws = hib.websocket("/ws?timeout=1000")
+    ws.send("sleep:5")
+    with pytest.raises(WebSocketClosed) as info:
+        ws.receive(timeout=30)
+    assert info.value.code == 1006 and not info.value.clean
+    assert hib.clock.now() == pytest.approx(1.0)  # the timeout, on the virtual clock, not the 5 s sleep
+    crash = hib.trace.last("do_crash")
+    assert crash.reason == "websocket_event_timeout"
+    assert crash.error == "Error: Actor exceeded event execution time and was disconnected."
+    end = hib.trace.last("do_event", phase="end", method="webSocketMessage")
+    assert end.outcome == "reset"
+    hib.clock.advance(10)
+    assert hib.storage("ROOM", "r").kv() == {"before_sleep": "sleep:5"}  # it never woke up
+
+
+def test_event_within_the_timeout_completes_and_zero_unsets_the_timeout(hib: Runtime) -> None:
+    """An event shorter than the timeout runs to its end; "If no parameter or a parameter of 0
+    is provided ... the timeout will be unset".
+    https://developers.cloudflare.com/durable-objects/api/state/#sethibernatablewebsocketeventtimeout"""
+    ws = hib.websocket("/ws?timeout=1000")
+    ws.send("sleep:0.5")
+    assert ws.receive() == "woke"
+    ws.send("timeout:0")
+    assert ws.receive() == "None"
+    ws.send("sleep:5")
+    assert ws.receive(timeout=30) == "woke"
+    assert hib.trace.count("do_crash") == 0
+
+
+def test_event_timeout_is_checked_against_the_documented_maximum(hib: Runtime) -> None:
+    """"The maximum value of timeout is 604,800,000 ms (7 days)"; a non-number is a TypeError.
+    https://developers.cloudflare.com/durable-objects/api/state/#sethibernatablewebsocketeventtimeout"""
+    ok = hib.websocket("/ws?timeout=604800000")
+    ok.send("x")
+    assert ok.receive() == "echo x"
+    r = hib.client().get("/ws", params={"timeout": "604800001"}, headers={"upgrade": "websocket"})
+    assert r.status_code == 400 and "RangeError" in r.text and "604800000" in r.text
+    r = hib.client().get("/ws", params={"timeout": "soon"}, headers={"upgrade": "websocket"})
+    assert r.status_code == 400 and "TypeError" in r.text
