@@ -71,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"[course] Worker {worker.name!r} from {project} ready on http://{args.host}:{args.port}", flush=True)
     if worker.env.keys():
         print("[course] bindings: " + ", ".join(sorted(worker.env.keys())), flush=True)
+    from course.runtime.asgi import send_reason_phrases
+
+    # h11 lets a Worker's own statusText through (send_reason_phrases); httptools would not.
+    http = "h11" if send_reason_phrases() else "auto"
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on",
-                            ws="websockets-sansio" if _has_sansio() else "auto")
+                            http=http, ws="websockets-sansio" if _has_sansio() else "auto")
     server = uvicorn.Server(config)
     try:
         server.run()

@@ -12,6 +12,7 @@ Like ``wrangler dev``, the server fires the main Worker's ``scheduled`` handler 
 """
 from __future__ import annotations
 
+import contextvars
 import sys
 import time
 from typing import Any, Callable
@@ -53,6 +54,37 @@ def _url(scope: dict[str, Any]) -> str:
         path = path.decode("latin-1")
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+#: The reason phrase of the response being sent (``Response(statusText=...)``). ASGI has no field
+#: for it, so ``course serve`` reads it here through :func:`send_reason_phrases` (conformance:
+#: http_status_text).
+REASON_PHRASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_reason", default=None)
+
+
+class _ReasonPhrases(dict):
+    """uvicorn's status-phrase table, answering with the Worker's own statusText when set."""
+
+    def __getitem__(self, status: int) -> Any:
+        custom = REASON_PHRASE.get()
+        if custom is not None:
+            return custom.encode("latin-1", errors="replace") if isinstance(
+                dict.get(self, status), bytes) else custom
+        return dict.__getitem__(self, status)
+
+
+def send_reason_phrases() -> bool:
+    """Make uvicorn's h11 server send each response's own reason phrase; False if it can't."""
+    try:
+        from uvicorn.protocols.http import h11_impl
+    except ImportError:
+        return False
+    table = getattr(h11_impl, "STATUS_PHRASES", None)
+    if not isinstance(table, dict):
+        return False
+    if not isinstance(table, _ReasonPhrases):
+        h11_impl.STATUS_PHRASES = _ReasonPhrases(table)
+    return True
 
 
 class WorkerASGIApp:
@@ -117,7 +149,11 @@ class WorkerASGIApp:
                        if k != "content-length"]
         if method != "HEAD" and response.status not in (204, 304):
             out_headers.append((b"content-length", str(len(payload)).encode()))
-        await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        token = REASON_PHRASE.set(response.statusText or None)
+        try:
+            await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        finally:
+            REASON_PHRASE.reset(token)
         await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
         if self.log:
             ms = (time.perf_counter() - started) * 1000

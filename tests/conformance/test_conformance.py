@@ -33,9 +33,6 @@ TABLE_PATH = REPO / "docs" / "conformance.md"
 #: Behaviours where the emulator is known to be wrong: id -> what is wrong. The test is then an
 #: expected failure (strict: it fails when the emulator gets fixed, so this list stays honest).
 EMULATOR_BUGS: dict[str, str] = {
-    "http_status_text": "`course serve` (uvicorn over ASGI, which has no reason-phrase field) sends no custom "
-                        "reason phrase: the client sees '' for status 299 with statusText 'Custom Reason'; "
-                        "wrangler dev sends 'Custom Reason'.",
 }
 
 OUTCOMES: dict[str, Outcome] = {}

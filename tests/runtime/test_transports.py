@@ -147,3 +147,19 @@ def test_clients_of_a_closed_runtime_say_it_is_closed(runtimes):
 
     with pytest.raises(RuntimeError, match="this runtime is closed"):
         asyncio.run(main())
+
+
+def test_course_serve_sends_the_workers_own_reason_phrase() -> None:
+    """Response(statusText=...) reaches HTTP clients (workerd does; ASGI has no field for it)."""
+    from uvicorn.protocols.http import h11_impl
+
+    from course.runtime.asgi import REASON_PHRASE, send_reason_phrases
+
+    assert send_reason_phrases()
+    assert h11_impl.STATUS_PHRASES[299] == b""
+    token = REASON_PHRASE.set("Custom Reason")
+    try:
+        assert h11_impl.STATUS_PHRASES[299] == b"Custom Reason"
+    finally:
+        REASON_PHRASE.reset(token)
+    assert h11_impl.STATUS_PHRASES[404] == b"Not Found"
