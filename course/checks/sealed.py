@@ -9,8 +9,8 @@ therefore never use the notebook's names: they do ::
     checks = sealed("day1")
     checks.grade_envelope(Envelope, seed=11)
 
-:func:`sealed` compiles the checker modules afresh from their files and compares them with the
-loaded ones (every function's and method's code, every module-level name, the ``sys.modules``
+:func:`sealed` executes the checker modules afresh from their files (compiled once, when this module
+is imported, and again only if a file changes) and compares them with the loaded ones (every function's and method's code, every module-level name, the ``sys.modules``
 entries, the built-in exceptions and functions), before and after each call. Any difference
 raises :class:`GradingCodeModified` ("the grading code was modified: ..."), which fails that
 question. In ``course grade``'s kernels an audit hook (``course.grading.sandbox``) also repairs
@@ -42,9 +42,12 @@ class GradingCodeModified(RuntimeError):
     """The submission changed the grading code, so this question's hidden tests do not count."""
 
 
+def _checker_names() -> list[str]:
+    return [f"course.checks.{p.stem}" for p in sorted(_PACKAGE_DIR.glob("*.py")) if p.stem not in ("__init__", "sealed")]
+
+
 def _module_names(requested: str) -> list[str]:
-    names = [f"course.checks.{p.stem}" for p in sorted(_PACKAGE_DIR.glob("*.py"))
-             if p.stem not in ("__init__", "sealed")]
+    names = _checker_names()
     wanted = f"course.checks.{requested}"
     if wanted not in names:
         raise ValueError(f"no checker module {wanted!r}; expected one of {names}")
@@ -58,13 +61,44 @@ def _expected_file(name: str) -> str:
     return str(base / "__init__.py") if base.is_dir() else str(base.with_suffix(".py"))
 
 
+def _compile_checkers() -> tuple[tuple[str, str, types.CodeType], ...]:
+    """(path, source, code) of every module :func:`verify` compares, compiled once, at import.
+
+    Compiling the checkers is half of a verification's cost, and the hidden tests verify dozens
+    of times per notebook. The cache is made when this module is imported (in a grading kernel,
+    by the guard, before any learner code) and is immutable: a tuple of strings and code objects.
+    An entry is used only while its file still holds exactly the same source.
+    """
+    compiled = []
+    for name in ["course.checks", *_checker_names(), *SUPPORT_MODULES]:
+        path = _expected_file(name)
+        try:
+            source = Path(path).read_text(encoding="utf-8")
+        except OSError:
+            continue  # verify() reports a missing file when it is asked to
+        compiled.append((path, source, compile(source, path, "exec")))
+    return tuple(compiled)
+
+
+def compiled_checkers() -> tuple[types.CodeType, ...]:
+    """The code objects :func:`verify` executes while every checker file is unchanged."""
+    return tuple(code for _, _, code in _COMPILED)
+
+
+def _code_for(path: str, source: str) -> types.CodeType:
+    for cached_path, cached_source, code in _COMPILED:
+        if cached_path == path and cached_source == source:
+            return code
+    return compile(source, path, "exec")  # the file changed since this module was imported
+
+
 def _fresh_namespace(name: str, path: str) -> dict[str, Any]:
     """The module ``name`` executed afresh from its file, without touching ``sys.modules``."""
     source = Path(path).read_text(encoding="utf-8")
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
     namespace: dict[str, Any] = {"__name__": name, "__package__": package, "__file__": path,
                                  "__builtins__": builtins}
-    exec(compile(source, path, "exec"), namespace)  # noqa: S102  (the repository's own checker file)
+    exec(_code_for(path, source), namespace)  # noqa: S102  (the repository's own checker file)
     return namespace
 
 
@@ -205,5 +239,6 @@ def sealed(requested: str) -> SealedChecks:
 
 
 _MISSING = object()
+_COMPILED = _compile_checkers()
 
 __all__ = ["GradingCodeModified", "SealedChecks", "VERIFY_EVENT", "sealed", "verify"]

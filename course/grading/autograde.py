@@ -62,6 +62,7 @@ class GradeJob:
     private: list[str] = field(default_factory=list)  # folders the kernel may not read (hidden tests, solutions)
     kernel_tag: str = ""  # value of KERNEL_TAG_ENV for this student's kernel
     sandbox: bool = True  # run the kernel behind course.grading.sandbox
+    kernel_dir: str = ""  # a short private folder for the kernel's connection file and sockets ("" = in the student's course dir)
 
 
 def source_grade_cells(*notebooks: nbformat.NotebookNode) -> dict[str, set[str]]:
@@ -169,7 +170,9 @@ def grade_student(job: GradeJob) -> StudentResult:
         evidence = root / "evidence.log"
         if usable:
             _prepare_kernel_environment(job, root, evidence)
-            api = api_for(root, cell_timeout=job.cell_timeout, sandbox=job.sandbox)
+            kernel_dir = Path(job.kernel_dir) if job.kernel_dir else root / "kernel"
+            kernel_dir.mkdir(parents=True, exist_ok=True)
+            api = api_for(root, cell_timeout=job.cell_timeout, sandbox=job.sandbox, kernel_dir=kernel_dir)
             outcome = api.autograde(job.assignment, job.student_id, force=True, create=True)
             if not outcome.get("success"):
                 result.verdicts.append(_autograde_failure(outcome))

@@ -1,6 +1,7 @@
 """nbgrader settings shared by ``grader/nbgrader_config.py`` and the ``course`` grading commands."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,24 @@ KERNEL_MEMORY_LIMIT = 4 * 1024**3
 #: Seconds one student's whole grading may take beyond its cells' timeouts (kernel start-up,
 #: nbgrader's bookkeeping) before the grading process is killed and the student gets a verdict.
 STUDENT_OVERHEAD = 90
+#: Longest Unix socket path (sun_path is 108 bytes on Linux, 104 on macOS, with its NUL), minus
+#: the "-ipc-<n>" jupyter_client appends to the connection file's name.
+MAX_KERNEL_SOCKET_PREFIX = 92
 #: What nbgrader's ClearSolutions puts where a solution region was.
 CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
 def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_DIRECTORY,
                    release_directory: str = RELEASE_DIRECTORY, cell_timeout: int = CELL_TIMEOUT,
-                   db_url: str | None = None, sandbox: bool = False) -> Any:
-    """Fill an nbgrader config ``c`` (a traitlets Config) with the course's settings."""
+                   db_url: str | None = None, sandbox: bool = False, kernel_dir: str | Path | None = None) -> Any:
+    """Fill an nbgrader config ``c`` (a traitlets Config) with the course's settings.
+
+    ``kernel_dir`` (``course grade``, which starts kernels side by side): the folder for the kernel's
+    connection file and, on POSIX, its Unix sockets. Over TCP (jupyter_client's default) each
+    kernel's five ports are picked free by its manager and bound later by the kernel, so kernels
+    starting at once can race for a port and one dies ("Address already in use"), a student graded
+    0 by chance; sockets named after a private connection file cannot collide.
+    """
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = COURSE_ID
     c.CourseDirectory.source_directory = source_directory
@@ -50,6 +61,11 @@ def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_D
     c.Execute.startup_timeout = KERNEL_STARTUP_TIMEOUT
     c.Execute.interrupt_on_timeout = True
     c.Execute.extra_arguments = list(KERNEL_ARGUMENTS) + (list(SANDBOX_KERNEL_ARGUMENTS) if sandbox else [])
+    if kernel_dir:
+        connection_file = os.path.join(str(kernel_dir), "kernel.json")
+        c.KernelManager.connection_file = connection_file
+        if os.name == "posix" and len(os.fsencode(connection_file)) <= MAX_KERNEL_SOCKET_PREFIX:
+            c.KernelManager.transport = "ipc"
     c.ExecutePreprocessor.timeout = cell_timeout
     c.ExecutePreprocessor.startup_timeout = KERNEL_STARTUP_TIMEOUT
     c.Exchange.root = str(Path(root) / ".exchange")

@@ -46,6 +46,29 @@ def api_for(root: Path, **settings: object):  # -> nbgrader.apps.NbGraderAPI
     return api
 
 
+def create_gradebook(path: Path) -> None:
+    """An empty gradebook, as nbgrader's ``Gradebook`` creates one, without its ``alembic heads`` run.
+
+    nbgrader learns the schema's alembic revision by running the ``alembic`` command in a new
+    Python process (about 2 s, most of ``generate``); the same revision is read here in-process
+    from nbgrader's own migration scripts. A gradebook that has tables is then opened as is.
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.api import Base
+    from nbgrader.dbutil import ALEMBIC_DIR
+    from sqlalchemy import create_engine, text
+
+    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    engine = create_engine(f"sqlite:///{path}", future=True)
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as db:
+            db.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL);"))
+            db.execute(text("INSERT INTO alembic_version (version_num) VALUES (:head);"), {"head": head})
+    finally:
+        engine.dispose()
+
+
 def generate(root: Path, assignment: str, solutions_dir: Path) -> Path:
     """Copy ``solutions_dir/assignment`` into ``root/source`` and run nbgrader's GenerateAssignment.
 
@@ -61,6 +84,8 @@ def generate(root: Path, assignment: str, solutions_dir: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if not (root / "gradebook.db").exists():
+        create_gradebook(root / "gradebook.db")
     result = api_for(root).generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):
         raise NbgraderError(f"nbgrader generate_assignment {assignment} failed:\n{result.get('error') or result.get('log')}")

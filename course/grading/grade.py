@@ -33,7 +33,7 @@ from .config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRE
 from .course_dir import generate
 from .feedback import write_feedback
 from .progress import ProgressLine
-from .report import plot_distributions, write_details, write_grades_csv
+from .report import load_plotting, plot_distributions, write_details, write_grades_csv
 from .submissions import Submission, find_submissions
 
 
@@ -141,11 +141,12 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
             private = sorted({str(solutions_dir.resolve()), str((REPO_ROOT / SOURCE_DIRECTORY).resolve())})
             work = [GradeJob(s.student_id, assignment, {k: str(v) for k, v in s.notebooks.items()}, str(master),
                              cell_timeout, work_dir=str(run_root / "students" / s.student_id),
-                             private=[str(run_root), *private], kernel_tag=f"{run_tag}/{s.student_id}")
-                    for s in subs]
+                             private=[str(run_root), *private], kernel_tag=f"{run_tag}/{s.student_id}",
+                             kernel_dir=str(run_root / "k" / str(i)))  # short: socket paths are limited
+                    for i, s in enumerate(subs)]
             deadline = student_timeout or student_deadline(master, assignment, cell_timeout)
             try:
-                _run(work, jobs, str(feedback_dir), progress, on_result, results, deadline)
+                _run(work, jobs, str(feedback_dir), progress, on_result, results, deadline, when_idle=[load_plotting])
             except KeyboardInterrupt:
                 interrupted = True
             finally:
@@ -270,8 +271,16 @@ def _kill(running: _Running) -> None:
 
 
 def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | None,
-         on_result: Callable[[StudentResult], None] | None, results: list[StudentResult], deadline: float) -> None:
-    """Grade ``work`` with at most ``jobs`` processes at once, appending to ``results`` as they finish."""
+         on_result: Callable[[StudentResult], None] | None, results: list[StudentResult], deadline: float,
+         when_idle: list[Callable[[], object]] | None = None) -> None:
+    """Grade ``work`` with at most ``jobs`` processes at once, appending to ``results`` as they finish.
+
+    ``when_idle``: set-up for the report (importing matplotlib...), run here once every student
+    has a process and a core is free: work taken off the end of the run, where it would be serial.
+    Nothing is forked after it, so it may leave threads behind.
+    """
+    when_idle = list(when_idle or [])
+    cores = os.cpu_count() or 1
     bar = ProgressLine(len(work), "students graded", progress)
     context = _pool_context()
     pending = list(work)
@@ -297,6 +306,9 @@ def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | 
                 process.start()
                 send.close()
                 running[receive] = _Running(job, process, receive, time.monotonic())
+            if not pending and when_idle and len(running) < cores:
+                when_idle.pop(0)()
+                continue
             now = time.monotonic()
             wait = max(0.05, min(r.started + deadline - now for r in running.values()))
             for conn in multiprocessing.connection.wait(list(running), timeout=min(wait, 1.0)):

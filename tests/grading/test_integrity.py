@@ -79,6 +79,8 @@ ATTACKS: dict[str, tuple[str, str]] = {
                                       "recursive=True) + ['../../../gradebook.db']:\n"
                                       "    c = sqlite3.connect(db)\n    c.execute('UPDATE grade SET manual_score = 100')\n    c.commit()\n"),
     "write-repo": ("q1_envelope", f"open({str(PLANTED)!r}, 'w').write('x = 1')\n"),
+    # the kernel's connection file holds the key that signs requests to it: out of the kernel's reach
+    "read-kernel-key": ("q1_envelope", "import ipykernel.connect\nprint(open(ipykernel.connect.get_connection_file()).read())\n"),
 }
 CHAOS = {  # answer cell -> code run after the (correct) answer
     "q1_envelope": "print('x' * 50_000_000)\n",
@@ -150,7 +152,7 @@ def test_attacks_get_a_verdict_that_says_what_happened(graded: dict[str, Any]) -
     for student in ("patch-checker", "patch-code", "fake-sys-modules", "patch-assert-ok", "fake-assertion-error",
                     "fake-import", "swallow-errors", "gut-hidden-cells"):
         assert says(student, "the grading code was modified"), student
-    for student in ("read-solutions", "read-gradebook", "write-repo"):
+    for student in ("read-solutions", "read-gradebook", "write-repo", "read-kernel-key"):
         assert says(student, "your answer cell stopped with SandboxViolation: grading sandbox:"), student
     assert says("os-exit", "kernel died")
     assert says("system-exit", "your answer cell stopped with SystemExit")
@@ -254,6 +256,25 @@ def test_the_grading_sandbox_repairs_a_patched_checker_and_records_the_evidence(
     assert (tmp_path / "home" / "mine.txt").exists()
 
 
+def test_the_grading_sandbox_repairs_before_any_code_but_a_dataclass_template(tmp_path: Path) -> None:
+    # sealed re-executes the checkers' dataclasses dozens of times per notebook: repairing before
+    # each generated method was most of a kernel's time; any other code still gets the repair.
+    proc = _sandboxed(tmp_path, "import dataclasses, course.checks.day1 as d\nd.grade_split = None\n"
+                                "dataclasses.make_dataclass('P', ['x'])\nprint(d.grade_split is None)\n"
+                                "exec('pass')\nprint(d.grade_split is None)\n")
+    assert proc.stdout.split() == ["True", "False"], proc.stderr
+    assert (tmp_path / "evidence.log").read_text() == "course.checks.day1.grade_split was replaced\n"
+
+
+def test_sealed_reuses_its_compiled_checkers_only_while_the_file_is_unchanged() -> None:
+    path = sealed_module._expected_file("course.checks.day1")
+    source = Path(path).read_text(encoding="utf-8")
+    cached = sealed_module._code_for(path, source)
+    assert cached in sealed_module.compiled_checkers() and sealed_module._code_for(path, source) is cached
+    edited = sealed_module._code_for(path, source + "\nEDITED = True\n")
+    assert edited not in sealed_module.compiled_checkers() and "EDITED" in edited.co_names
+
+
 # -- the report on disk: atomic replacement and an honest partial report ----------------------
 
 def _fake_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str) -> Path:
@@ -269,7 +290,7 @@ def _fake_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str)
     monkeypatch.setattr(grade, "student_deadline", lambda *a: 60.0)
 
     def fake_run(work: list[Any], jobs: int, feedback_dir: str, progress: Any, on_result: Any,
-                 results: list[Any], deadline: float) -> None:
+                 results: list[Any], deadline: float, when_idle: Any = None) -> None:
         for n, job in enumerate(work):
             if behaviour == "interrupt" and n == 1:
                 raise KeyboardInterrupt

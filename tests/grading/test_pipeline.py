@@ -176,3 +176,33 @@ def test_submission_folders_are_read_in_both_layouts_and_ambiguity_is_an_error(t
         find_submissions(tmp_path / "flat", "day1", ["day1_exercises"])
     with pytest.raises(SubmissionError, match="no submissions"):
         find_submissions(tmp_path, "day1", ["day1_exercises"])
+
+
+def test_kernels_graded_side_by_side_talk_over_private_unix_sockets(tmp_path: Path) -> None:
+    # Over TCP, kernels starting at once could race for a port and one died: a student graded 0 by chance.
+    from traitlets.config import Config
+
+    from course.grading.config import apply_settings
+
+    c = apply_settings(Config(), root=tmp_path, kernel_dir=tmp_path / "k" / "0")
+    assert c.KernelManager.connection_file == str(tmp_path / "k" / "0" / "kernel.json")
+    assert c.KernelManager.transport == ("ipc" if sys.platform != "win32" else "tcp")
+    too_long = apply_settings(Config(), root=tmp_path, kernel_dir=tmp_path / ("d" * 120))
+    assert "transport" not in too_long.KernelManager, "a socket path that long cannot be bound: stay on TCP"
+
+
+def test_the_master_gradebook_is_the_one_nbgrader_creates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # course grade makes it in-process; nbgrader runs `alembic heads` in a new process (about 2 s)
+    import os
+    import sqlite3
+
+    from nbgrader.api import Gradebook
+
+    from course.grading.course_dir import create_gradebook
+
+    monkeypatch.setenv("PATH", os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    create_gradebook(tmp_path / "ours.db")
+    for name in ("ours.db", "nbgrader.db"):
+        Gradebook(f"sqlite:///{tmp_path / name}").close()
+    dump = lambda name: list(sqlite3.connect(tmp_path / name).iterdump())  # noqa: E731
+    assert dump("ours.db") == dump("nbgrader.db")
