@@ -235,7 +235,7 @@ BEHAVIOURS: list[Behaviour] = [
               "/do/alarm/observe?run={run}-retry", f"{DOCS}/durable-objects/api/alarms/",
               start=("/do/alarm/start?run={run}-retry&mode=throw-once",), settled=_alarm_log(2)),
     Behaviour("alarm_retry_backoff", "DO alarm that throws twice: retryCount 0, 1, 2 and exponential backoff "
-              "(whole seconds between attempts)", "/do/alarm/observe?run={run}-backoff", ALARMS,
+              "(about 2 s, then growing)", "/do/alarm/observe?run={run}-backoff", ALARMS,
               start=("/do/alarm/start?run={run}-backoff&mode=throw-twice",), settled=_alarm_log(3)),
     Behaviour("alarm_in_the_past", "DO setAlarm() with a time in the past fires promptly, once",
               "/do/alarm/observe?run={run}-past", ALARMS, start=("/do/alarm/start?run={run}-past&mode=past",),

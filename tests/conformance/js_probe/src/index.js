@@ -173,8 +173,10 @@ export class Probe extends DurableObject {
         const mode = await s.get("alarm_mode");
         if (mode === "delete") answer.waited_2s = Date.now() - (await s.get("alarm_started")) >= 2000;
         if (mode === "throw-twice") {
-          // Whole seconds between attempts: the retry backoff.
-          answer.gaps_s = log.slice(1).map((e, i) => Math.floor((e.at - log[i].at) / 1000));
+          // The retry backoff, robust to scheduling jitter: about 2 s first, then at least 1.5x longer.
+          const gaps = log.slice(1).map((e, i) => (e.at - log[i].at) / 1000);
+          answer.first_retry_after_about_2s = gaps.length > 0 && gaps[0] >= 1.5 && gaps[0] < 3.5;
+          answer.backoff_grows = gaps.length > 1 && gaps[1] >= 1.5 * gaps[0];
         }
         return json(answer);
       }

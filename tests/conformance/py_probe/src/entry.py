@@ -256,8 +256,11 @@ class Probe(DurableObject):
             if mode == "delete":
                 answer["waited_2s"] = now_ms() - (await s.get("alarm_started")) >= 2000
             if mode == "throw-twice":
-                # Whole seconds between attempts: the retry backoff.
-                answer["gaps_s"] = [(b["at"] - a["at"]) // 1000 for a, b in zip(log, log[1:])]
+                # The retry backoff, robust to scheduling jitter: about 2 s first, then at least
+                # 1.5x longer.
+                gaps = [(b["at"] - a["at"]) / 1000 for a, b in zip(log, log[1:])]
+                answer["first_retry_after_about_2s"] = len(gaps) > 0 and 1.5 <= gaps[0] < 3.5
+                answer["backoff_grows"] = len(gaps) > 1 and gaps[1] >= 1.5 * gaps[0]
             return json_response(answer)
         if path == "/do/echo":
             body = await request.text()
