@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from course.runtime.bindings import bound_store
-from course.workers.http import Headers
+from course.workers.http import Headers, _Body
 from course.workers.jsproxy import JsArray, JsBuffer, JsDate, JsException, JsObject, to_py, wrap
 
 # -- limits (https://developers.cloudflare.com/r2/platform/limits/) ----------------------------
@@ -272,45 +272,27 @@ class R2Object:
         return f"<{type(self).__name__} {self.key!r} size={self.size} etag={self.etag}>"
 
 
-class R2ObjectBody(R2Object):
-    """An object with its body: ``text()``, ``json()``, ``arrayBuffer()``, ``bytes()``, ``body``."""
+class R2ObjectBody(R2Object, _Body):
+    """An object with its body: ``text()``, ``json()``, ``arrayBuffer()``, ``bytes()``, ``body``.
+
+    The body reads once, like any Fetch body (``_Body``: ``bodyUsed``, ``text``, ``bytes``...).
+    """
 
     def __init__(self, record: R2Record, data: bytes, range: dict[str, int]) -> None:
         super().__init__(record, range=range)
-        self._data = data
-        self._used = False
+        self._init_body(data)
 
     @property
     def body(self) -> JsBuffer:
         """The (ranged) body; a Response accepts it as its body."""
-        return JsBuffer(self._data)
-
-    @property
-    def bodyUsed(self) -> bool:  # noqa: N802
-        return self._used
-
-    def _consume(self) -> bytes:
-        if self._used:
-            raise JsException("Body has already been used. It can only be used once. Use tee() first if "
-                              "you need to read it twice.", "TypeError")
-        self._used = True
-        return self._data
-
-    async def arrayBuffer(self) -> JsBuffer:  # noqa: N802
-        return JsBuffer(self._consume())
-
-    async def bytes(self) -> JsBuffer:
-        return JsBuffer(self._consume())
+        return JsBuffer(self._body or b"")
 
     async def blob(self) -> JsBuffer:
         return JsBuffer(self._consume())
 
-    async def text(self) -> str:
-        return self._consume().decode("utf-8", errors="replace")
-
-    async def json(self) -> Any:
+    async def json(self, **kwargs: Any) -> Any:
         try:
-            return wrap(json.loads(self._consume().decode("utf-8")))
+            return wrap(json.loads(self._consume().decode("utf-8"), **kwargs))
         except (ValueError, UnicodeDecodeError):
             raise JsException("Unexpected token in JSON: the object is not valid JSON", "SyntaxError") from None
 

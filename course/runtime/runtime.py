@@ -34,6 +34,7 @@ from .bindings import modules_for
 from .clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
 from .config import ConfigError, WranglerConfig, config_from_dict, load_config
 from .network import Network
+from .regions import request_region
 from .trace import Trace
 from .worker import Worker, call_relaxed, import_main, install_handler_imports
 
@@ -222,8 +223,8 @@ class Runtime:
     def add_project(self, directory: str | Path) -> Worker:
         """Load a Worker project (a folder with a wrangler config) into this runtime."""
         config = load_config(directory)
-        module = import_main(config)
-        return self._install(Worker(self, config, dict(module.__dict__), module))
+        project = import_main(config)
+        return self._install(Worker(self, config, dict(project.module.__dict__), project))
 
     def add_worker(self, entrypoint: type | None = None, *, name: str = "worker",
                    config: dict[str, Any] | None = None, exports: dict[str, Any] | None = None,
@@ -312,8 +313,6 @@ class Runtime:
         ``region`` (or the request's ``x-course-region`` header or ``cf.colo``) is where the
         caller is: the Worker runs there (``course.runtime.regions``).
         """
-        from .regions import request_region
-
         where = request_region(request, region)
         if where is not None and current_region.get() != where:
             region_token = current_region.set(where)
@@ -576,13 +575,6 @@ class Runtime:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
-            if not self._closed and self._loop.is_running():
-                self._loop.call_soon_threadsafe(self._loop.stop)
-        except Exception:
-            pass
 
     def __repr__(self) -> str:
         mode = "virtual" if self.clock.virtual else "real"

@@ -15,6 +15,7 @@ import inspect
 import sys
 import threading
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
@@ -132,8 +133,18 @@ def _local_module_names(folder: Path) -> set[str]:
     return names - set(sys.stdlib_module_names) - {n.split(".")[0] for n in shims.SHIM_NAMES}
 
 
-def import_main(config: WranglerConfig) -> ModuleType:
-    """Import a project's ``main`` module in isolation and return it.
+@dataclass(frozen=True)
+class ImportedProject:
+    """A project's imported code: the main module, its sibling modules, and its folder."""
+
+    module: ModuleType
+    modules: dict[str, ModuleType]
+    src_dir: Path
+    local_names: frozenset[str]
+
+
+def import_main(config: WranglerConfig) -> ImportedProject:
+    """Import a project's ``main`` module in isolation.
 
     The main module's folder is on ``sys.path`` while importing (as on Cloudflare, where the
     modules beside ``main`` are importable). Modules of the same names already imported (a
@@ -145,7 +156,7 @@ def import_main(config: WranglerConfig) -> ModuleType:
     assert main is not None
     folder = main.parent
     src = str(folder)
-    local = _local_module_names(folder) | {main.stem}
+    local = frozenset(_local_module_names(folder) | {main.stem})
 
     def is_local(module_name: str) -> bool:
         return module_name.split(".")[0] in local
@@ -181,8 +192,7 @@ def import_main(config: WranglerConfig) -> ModuleType:
     for m in project:
         virtualize_module_globals(m.__dict__)
         capture_prints(m.__dict__)
-    module.__course_project_modules__ = {m.__name__: m for m in project}  # type: ignore[attr-defined]
-    return module
+    return ImportedProject(module, {m.__name__: m for m in project}, folder, local)
 
 
 class _ExistingModule(importlib.abc.Loader):
@@ -272,17 +282,15 @@ class Worker:
     """One Worker script in a runtime: config, exports (classes by name), env, entrypoint."""
 
     def __init__(self, runtime: Any, config: WranglerConfig, exports: dict[str, Any],
-                 module: ModuleType | None = None) -> None:
+                 project: ImportedProject | None = None) -> None:
         self.runtime = runtime
         self.config = config
         self.name = config.name
-        self.module = module
+        self.module = project.module if project is not None else None
         #: The project's own modules by name, for imports inside handlers (HandlerImports).
-        self.project_modules: dict[str, ModuleType] = dict(getattr(module, "__course_project_modules__", {}))
-        main = config.main_path() if module is not None else None
-        self.src_dir: Path | None = main.parent if main is not None else None
-        self.local_names: set[str] = (_local_module_names(self.src_dir) | {main.stem}
-                                      if main is not None and self.src_dir is not None else set())
+        self.project_modules: dict[str, ModuleType] = dict(project.modules) if project is not None else {}
+        self.src_dir: Path | None = project.src_dir if project is not None else None
+        self.local_names: frozenset[str] = project.local_names if project is not None else frozenset()
         self.exports = exports
         self.env = Env(self.name)
         self.entrypoint = exports.get("Default")
