@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from course.runtime import load  # noqa: E402
-from course.runtime.ai import evaluation  # noqa: E402
+from course.runtime.bindings.ai import evaluation  # noqa: E402
 
 EVAL_DIR = ROOT / "tests" / "runtime" / "ai_eval"
 RESULTS = ROOT / "bench" / "results" / "ai_offline.json"

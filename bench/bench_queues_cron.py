@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from course.runtime import load  # noqa: E402
-from course.runtime.queues import queues  # noqa: E402
+from course.runtime.bindings.queues import queues  # noqa: E402
 
 WRANGLER = """
 name = "ticker"

@@ -193,14 +193,14 @@ def latency_by_region(trace: Any, *, title: str = "observed network latency by r
     """A heatmap of the mean one-way latency of network legs, caller region by callee region.
 
     Reads the ``net`` events the network model records (``src_region``, ``dst_region``, ``ms``;
-    ``course.runtime.regions``); the number of legs is printed under each mean.
+    ``course.runtime.net.regions``); the number of legs is printed under each mean.
     """
     sums: dict[tuple[str, str], list[float]] = {}
     for e in _events(trace, {"net"}):
         src, dst = e.get("src_region") or "default", e.get("dst_region") or "default"
         sums.setdefault((src, dst), []).append(float(e.get("ms", 0.0)))
     try:
-        from course.runtime.regions import REGIONS
+        from course.runtime.net.regions import REGIONS
         order = [r for r in REGIONS]
     except Exception:  # noqa: BLE001 - the figure works on any trace
         order = []

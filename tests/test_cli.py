@@ -71,9 +71,9 @@ def test_doctor_prints_python_course_and_package_versions(capsys, monkeypatch):
 
 
 def test_doctor_says_whether_node_and_npx_exist(capsys, monkeypatch):
-    import course.doctor
+    import course.cli.doctor
 
-    monkeypatch.setattr(course.doctor.shutil, "which", lambda name: None)
+    monkeypatch.setattr(course.cli.doctor.shutil, "which", lambda name: None)
     main(["doctor"])
     out = capsys.readouterr().out
     assert "node         not found (only needed for conformance tests and benchmarks)" in out

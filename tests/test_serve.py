@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import course.serve
+import course.cli.serve
 from course.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,7 +104,7 @@ def test_serve_logs_each_request_and_stops_cleanly_on_ctrl_c(served_hello):
 
 
 def test_serve_without_a_folder_or_lab_worker_explains_itself(tmp_path, monkeypatch):
-    monkeypatch.setattr(course.serve, "LAB_DIR", tmp_path / "no-lab-here")
+    monkeypatch.setattr(course.cli.serve, "LAB_DIR", tmp_path / "no-lab-here")
     with pytest.raises(SystemExit) as info:
         main(["serve"])
     assert "no project folder given" in str(info.value.code)

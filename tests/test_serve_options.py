@@ -16,8 +16,8 @@ import pytest
 
 from course.cli import build_parser
 from course.runtime import ConfigError
-from course.runtime.asgi import WorkerASGIApp
-from course.serve import load_runtime
+from course.runtime.edges.asgi import WorkerASGIApp
+from course.cli.serve import load_runtime
 
 MAIN = {
     "wrangler.toml": """

@@ -6,6 +6,6 @@ and ``grade_<name>(thing, seed=N)`` raises ``AssertionError`` with that story wh
 A ``NotImplementedError`` from the learner's code is never caught, so the grader can tell
 "not attempted" from "wrong".
 """
-from .result import CheckResult
+from course.checks.result import CheckResult
 
 __all__ = ["CheckResult"]

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from .day1_types import (
+from course.checks.day1_types import (
     AGENT_NAME_PATTERN,
     MAX_ID_LENGTH,
     MESSAGE_TYPES,
@@ -31,7 +31,7 @@ from .day1_types import (
     WorkResult,
     word_counts,
 )
-from .result import CheckResult
+from course.checks.result import CheckResult
 
 #: Words the seeded documents are made of (small, so counts collide across subtasks).
 VOCABULARY = ("agent", "task", "queue", "worker", "retry", "alarm", "state", "reply", "edge", "durable")
@@ -648,7 +648,7 @@ def _run_on_virtual_clock(make: Callable[[], Any], deadline: float, real_timeout
     Its own thread because a Jupyter kernel already runs a loop on the main one. The loop is
     the runtime's, with autojump held: whenever every task waits, time jumps to the next timer.
     """
-    from course.runtime.clock import Clock, RuntimeEventLoop
+    from course.runtime.kernel.clock import Clock, RuntimeEventLoop
 
     outcome: dict[str, Any] = {}
 
@@ -770,6 +770,6 @@ __all__ = [
     "expected_sizes", "ProtocolViolation",
 ]
 # Re-exported so notebooks can import everything Day 1 needs from one place.
-from .day1_types import Aggregate, IllegalTransition, Subtask, TaskState, WorkResult, word_counts  # noqa: E402,F811
+from course.checks.day1_types import Aggregate, IllegalTransition, Subtask, TaskState, WorkResult, word_counts  # noqa: E402,F811
 
 __all__ += ["Aggregate", "IllegalTransition", "Subtask", "TaskState", "WorkResult", "word_counts"]

@@ -29,7 +29,7 @@ from typing import Any, Callable
 #: The audit event that asks the grading kernel's guard to check and repair the grading code now.
 VERIFY_EVENT = "course.grading.verify"
 #: Modules, besides every ``course.checks`` module, that the checkers run on.
-SUPPORT_MODULES = ("course.runtime.clock",)
+SUPPORT_MODULES = ("course.runtime.kernel.clock",)
 #: Names IPython and ipykernel themselves put into ``builtins`` as Python functions.
 KERNEL_BUILTINS = frozenset({"display", "get_ipython", "exit", "quit", "input", "raw_input", "breakpoint", "help"})
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: set on classes made in Python, never on the built-in ones

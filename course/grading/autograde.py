@@ -15,10 +15,10 @@ from pathlib import Path
 
 import nbformat
 
-from .config import KERNEL_MEMORY_LIMIT
-from .notebook_cells import CELL_TIMEOUT_ERROR, Question, outcomes, question_status, questions
-from .review import review_verdicts
-from .sandbox import SANDBOX_ENV, SandboxPolicy
+from course.grading.config import KERNEL_MEMORY_LIMIT
+from course.grading.notebook_cells import CELL_TIMEOUT_ERROR, Question, outcomes, question_status, questions
+from course.grading.review import review_verdicts
+from course.grading.sandbox import SANDBOX_ENV, SandboxPolicy
 
 #: Environment variable naming the run and student on every grading kernel, so the grader can
 #: find and stop kernels its workers left behind (a killed worker cannot shut its kernel down).
@@ -127,7 +127,7 @@ def grade_student(job: GradeJob) -> StudentResult:
     """Autograde one student; never raises for a bad submission."""
     import warnings
 
-    from .course_dir import api_for
+    from course.grading.course_dir import api_for
 
     # nbgrader's gradebook code trips SQLAlchemy warnings that mean nothing to an instructor.
     warnings.filterwarnings("ignore", module="nbgrader")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-from .autograde import read_submission
-from .config import CELL_TIMEOUT, KERNEL_ARGUMENTS, KERNEL_STARTUP_TIMEOUT
-from .notebook_cells import Question, outcomes, question_status, questions
+from course.grading.autograde import read_submission
+from course.grading.config import CELL_TIMEOUT, KERNEL_ARGUMENTS, KERNEL_STARTUP_TIMEOUT
+from course.grading.notebook_cells import Question, outcomes, question_status, questions
 
 MARK = {"pass": "PASS", "fail": "FAIL", "not attempted": "TODO", "timeout": "TIME", "not run": "MISS"}
 

@@ -12,7 +12,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .config import course_config
+from course.grading.config import course_config
 
 
 class NbgraderError(RuntimeError):

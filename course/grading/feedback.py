@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .autograde import StudentResult
+from course.grading.autograde import StudentResult
 
 #: What each question status is called on the page: (badge, sentence).
 STATUS_LABEL = {

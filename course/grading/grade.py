@@ -28,13 +28,13 @@ from typing import Any, Callable, TextIO
 
 import nbformat
 
-from .autograde import KERNEL_TAG_ENV, GradeJob, QuestionResult, StudentResult, grade_student
-from .config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY, STUDENT_OVERHEAD
-from .course_dir import generate
-from .feedback import write_feedback
-from .progress import ProgressLine
-from .report import load_plotting, plot_distributions, write_details, write_grades_csv
-from .submissions import Submission, find_submissions
+from course.grading.autograde import KERNEL_TAG_ENV, GradeJob, QuestionResult, StudentResult, grade_student
+from course.grading.config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY, STUDENT_OVERHEAD
+from course.grading.course_dir import generate
+from course.grading.feedback import write_feedback
+from course.grading.progress import ProgressLine
+from course.grading.report import load_plotting, plot_distributions, write_details, write_grades_csv
+from course.grading.submissions import Submission, find_submissions
 
 
 #: Ceiling of the default --jobs (each job holds a kernel: about 100 MB).
@@ -90,7 +90,7 @@ def _worker_main(job: GradeJob, feedback_dir: str, conn: Any) -> None:
 
 
 def _questions_of(job: GradeJob) -> list[Any]:
-    from .notebook_cells import questions
+    from course.grading.notebook_cells import questions
 
     release = Path(job.master) / "release" / job.assignment
     return [q for nb in sorted(release.glob("*.ipynb")) for q in questions(nbformat.read(nb, as_version=4))]

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from .config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
-from .course_dir import generate
+from course.grading.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
+from course.grading.course_dir import generate
 
 #: Notebook-level metadata kept in released notebooks (everything else is editor state).
 KEPT_NOTEBOOK_METADATA = ("kernelspec",)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .autograde import StudentResult
+from course.grading.autograde import StudentResult
 
 #: The columns of nbgrader's CsvExportPlugin (``nbgrader export``), in its order.
 NBGRADER_CSV_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",

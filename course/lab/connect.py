@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from . import LAB_DIR
+from course.lab import LAB_DIR
 
 #: Environment variable naming a live lab Worker.
 URL_ENV = "COURSE_WORKER_URL"
@@ -72,7 +72,7 @@ def connect(url: str | None = None, *, seed: int = 0, virtual_time: bool = True,
     if url:
         return LabClient(base_url=url.rstrip("/"), timeout=timeout)
     from course.runtime import DEFAULT_BASE_URL, load
-    from course.runtime.transport import WorkerTransport
+    from course.runtime.edges.transport import WorkerTransport
 
     rt = load(LAB_DIR, virtual_time=virtual_time, seed=seed, persist_to=persist_to)
     return LabClient(runtime=rt, transport=WorkerTransport(rt), base_url=DEFAULT_BASE_URL, timeout=timeout)

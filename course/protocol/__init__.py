@@ -3,8 +3,8 @@
 Every message between agents travels in an :class:`Envelope`; the payload types and the agent
 state types of the coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`.
 """
-from .envelope import SCHEMA_VERSION, Envelope, new_envelope
-from .pair import (
+from course.protocol.envelope import SCHEMA_VERSION, Envelope, new_envelope
+from course.protocol.pair import (
     AgentKind,
     CoordinatorState,
     LogEntry,

@@ -7,11 +7,11 @@ module (Python Workers SDK), plus the proxy types of ``pyodide.ffi`` for conveni
 """
 from typing import Any
 
-from .blob import Blob, BlobEnding, BlobValue, File
-from .entrypoints import Context, DurableObject, ExecutionContext, WorkerEntrypoint, WorkflowEntrypoint, handler
-from .fetch import fetch
-from .formdata import FormData, FormDataValue
-from .http import (
+from course.workers.blob import Blob, BlobEnding, BlobValue, File
+from course.workers.entrypoints import Context, DurableObject, ExecutionContext, WorkerEntrypoint, WorkflowEntrypoint, handler
+from course.workers.fetch import fetch
+from course.workers.formdata import FormData, FormDataValue
+from course.workers.http import (
     Body,
     FetchKwargs,
     FetchResponse,
@@ -21,9 +21,9 @@ from .http import (
     RequestInitCfProperties,
     Response,
 )
-from .javascript_modules import import_from_javascript, patch_env
-from .jsproxy import JsArray, JsBuffer, JsException, JsObject, JsProxy, create_proxy, to_js, to_py
-from .rpc import python_from_rpc, python_to_rpc
+from course.workers.javascript_modules import import_from_javascript, patch_env
+from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, JsProxy, create_proxy, to_js, to_py
+from course.workers.rpc import python_from_rpc, python_to_rpc
 
 __all__ = [
     # Cloudflare's `workers` module
@@ -41,7 +41,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # `env` and `wait_until` belong to the running Worker, resolved when used (as on Cloudflare,
     # where they come from the JavaScript module cloudflare:workers).
-    from . import javascript_modules
+    from course.workers import javascript_modules
 
     if name == "env":
         return javascript_modules.env

@@ -11,7 +11,7 @@ import enum
 import os
 from typing import Any, Iterable
 
-from .jsproxy import JsBuffer
+from course.workers.jsproxy import JsBuffer
 
 BlobValue = "str | bytes | JsBuffer | Blob | File"
 

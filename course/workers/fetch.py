@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import require_runtime
-from .http import Request, Response
+from course.workers.context import require_runtime
+from course.workers.http import Request, Response
 
 
 async def fetch(resource: Any, init: Any = None, **kwargs: Any) -> Response:

@@ -1,5 +1,5 @@
 """Stand-in for ``pyodide.ffi``: ``to_js``, ``create_proxy``, ``JsProxy``, ``JsException``."""
-from .jsproxy import (  # noqa: F401
+from course.workers.jsproxy import (  # noqa: F401
     JsArray,
     JsBuffer,
     JsException,

@@ -14,7 +14,7 @@ from email.policy import HTTP
 from typing import Any, Iterator
 from urllib.parse import parse_qsl
 
-from .blob import Blob, File
+from course.workers.blob import Blob, File
 
 FormDataValue = "str | Blob | File"
 

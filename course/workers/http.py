@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any, Iterable, Iterator, Mapping, TypedDict
 from urllib.parse import quote, urlsplit
 
-from .jsproxy import JsBuffer, JsException, wrap
+from course.workers.jsproxy import JsBuffer, JsException, wrap
 
 HeadersInit = "Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None"
 
@@ -196,8 +196,8 @@ def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
         return bytes(body), None
     if hasattr(body, "to_bytes") and callable(body.to_bytes):
         return bytes(body.to_bytes()), None
-    from .blob import Blob
-    from .formdata import FormData
+    from course.workers.blob import Blob
+    from course.workers.formdata import FormData
 
     if isinstance(body, FormData):
         return body.encode()
@@ -262,14 +262,14 @@ class _Body:
 
     async def form_data(self) -> Any:
         """The body as ``workers.FormData`` (url-encoded or multipart/form-data)."""
-        from .formdata import FormData
+        from course.workers.formdata import FormData
 
         return FormData.parse(self._consume(), self.headers.get("content-type"))
 
     formData = form_data  # noqa: N815 - Fetch name
 
     async def blob(self) -> Any:
-        from .blob import Blob
+        from course.workers.blob import Blob
 
         return Blob([self._consume()], content_type=self.headers.get("content-type") or "")
 
@@ -428,7 +428,7 @@ class Response(_Body):
     @staticmethod
     def _json_factory(cls: type, data: Any = None, init: Any = None, status_text: str | None = None,
                       headers: Any = None, *, status: int | None = None, **kwargs: Any) -> "Response":
-        from .jsproxy import to_py
+        from course.workers.jsproxy import to_py
 
         # Python SDK order: Response.json(data, status, status_text, headers); JS: (data, init).
         if init is not None and not isinstance(init, Mapping):

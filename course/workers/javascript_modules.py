@@ -12,7 +12,7 @@ import contextlib
 from types import SimpleNamespace
 from typing import Any, Awaitable, Iterator, Mapping, Sequence
 
-from .context import current_runtime, current_worker
+from course.workers.context import current_runtime, current_worker
 
 #: JavaScript modules Python code may import; anything else is an ImportError naming these.
 KNOWN_MODULES = ("cloudflare:workers", "cloudflare:sockets")
@@ -63,7 +63,7 @@ waitUntil = wait_until  # noqa: N816 - JS name
 def import_from_javascript(module_name: str) -> Any:
     """A JavaScript module by name: ``cloudflare:workers`` (env, waitUntil, the base classes)."""
     if module_name == "cloudflare:workers":
-        from .entrypoints import DurableObject, WorkerEntrypoint, WorkflowEntrypoint
+        from course.workers.entrypoints import DurableObject, WorkerEntrypoint, WorkflowEntrypoint
 
         return SimpleNamespace(env=env, waitUntil=wait_until, WorkerEntrypoint=WorkerEntrypoint,
                                DurableObject=DurableObject, WorkflowEntrypoint=WorkflowEntrypoint)
@@ -77,7 +77,7 @@ def import_from_javascript(module_name: str) -> Any:
 @contextlib.contextmanager
 def patch_env(d: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None, **kwds: Any) -> Iterator[None]:
     """Within the block, the running Worker's env has these entries (restored afterwards)."""
-    from .jsproxy import wrap
+    from course.workers.jsproxy import wrap
 
     values = dict(d or {}) | kwds
     entries = _worker("patch_env()").env._entries

@@ -8,9 +8,9 @@ from __future__ import annotations
 import json as _json
 from typing import Any, Iterable
 
-from .fetch import fetch
-from .http import Headers, Request, Response
-from .jsproxy import JsArray, JsObject, to_py, wrap
+from course.workers.fetch import fetch
+from course.workers.http import Headers, Request, Response
+from course.workers.jsproxy import JsArray, JsObject, to_py, wrap
 
 
 class Object:
@@ -74,7 +74,7 @@ class console:  # noqa: N801 - JS name
 
     @staticmethod
     def _emit(level: str, *args: Any) -> None:
-        from .context import current_runtime
+        from course.workers.context import current_runtime
 
         message = " ".join(a if isinstance(a, str) else JSON.stringify(a) if isinstance(a, (dict, list)) else str(a)
                            for a in args)
@@ -177,7 +177,7 @@ class URL:
     def __init__(self, url: str, base: str | None = None) -> None:
         from urllib.parse import urljoin, urlsplit
 
-        from .jsproxy import JsException
+        from course.workers.jsproxy import JsException
 
         text = urljoin(str(base), str(url)) if base is not None else str(url)
         parts = urlsplit(text)
@@ -231,7 +231,7 @@ class crypto:  # noqa: N801 - JS name
     def _rng() -> Any:
         import random
 
-        from .context import current_runtime
+        from course.workers.context import current_runtime
 
         rt = current_runtime.get()
         return rt.rng("js.crypto") if rt is not None else random.SystemRandom()
@@ -283,7 +283,7 @@ class Error:
 
     @staticmethod
     def new(message: str = "") -> Any:
-        from .jsproxy import JsException
+        from course.workers.jsproxy import JsException
 
         return JsException(message, "Error")
 
@@ -292,12 +292,12 @@ def __getattr__(name: str) -> Any:
     # WebSocketPair lives with the WebSocket emulation; imported lazily so this module loads
     # without it.
     if name in ("Blob", "File", "FormData"):
-        from . import blob, formdata
+        from course.workers import blob, formdata
 
         cls = getattr(blob, name, None) or getattr(formdata, name)
         return _with_new(cls)
     if name in ("WebSocketPair", "WebSocketRequestResponsePair"):
-        from course.runtime import websockets  # type: ignore[import-not-found]
+        from course.runtime.objects import websockets  # type: ignore[import-not-found]
 
         return getattr(websockets, name)
     raise AttributeError(f"module 'js' has no attribute {name!r} in the course's emulated runtime")

@@ -13,7 +13,7 @@ import datetime as _dt
 import inspect
 from typing import Any
 
-from .jsproxy import JsArray, JsBuffer, JsDate, JsObject, wrap
+from course.workers.jsproxy import JsArray, JsBuffer, JsDate, JsObject, wrap
 
 
 def _refuse(value: Any) -> None:

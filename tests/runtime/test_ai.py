@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from course.runtime.ai import AiError, service
+from course.runtime.bindings.ai import AiError, service
 
 WRANGLER = """
 name = "ai-demo"

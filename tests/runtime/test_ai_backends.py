@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
-from course.runtime.ai import AiError
+from course.runtime.bindings.ai import AiError
 
 from _projects import ai_project
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from course.runtime.ai import AiError, evaluation
-from course.runtime.ai.models import lookup
-from course.runtime.ai.offline import OfflineModel
-from course.runtime.ai.request import parse
+from course.runtime.bindings.ai import AiError, evaluation
+from course.runtime.bindings.ai.models import lookup
+from course.runtime.bindings.ai.offline import OfflineModel
+from course.runtime.bindings.ai.request import parse
 
 from _projects import ai_project
 

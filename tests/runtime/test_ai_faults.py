@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from course.runtime.ai import AiError
+from course.runtime.bindings.ai import AiError
 
 from _projects import ai_project
 

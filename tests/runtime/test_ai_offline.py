@@ -7,7 +7,7 @@ import re
 import jsonschema
 import pytest
 
-from course.runtime.ai import AiError, tool_call
+from course.runtime.bindings.ai import AiError, tool_call
 
 from _projects import ai_project
 

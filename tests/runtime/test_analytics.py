@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from course.runtime.analytics import analytics
+from course.runtime.bindings.analytics import analytics
 from course.workers import JsException
 
 PROJECT = {

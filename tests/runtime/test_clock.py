@@ -7,7 +7,7 @@ import time
 import pytest
 
 from course.runtime import Runtime
-from course.runtime.clock import VIRTUAL_EPOCH
+from course.runtime.kernel.clock import VIRTUAL_EPOCH
 
 TOML = 'name = "w"\nmain = "src/entry.py"\n'
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.cron import trigger
+from course.runtime.bindings.cron import trigger
 from course.workers import Response
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "projects" / "cf_examples"
@@ -290,7 +290,7 @@ def test_sdk_module_level_wait_until_and_env(example):
     rt = example("sdk_helpers")
     assert rt.client().get("/wait").status_code == 202
     rt.run_until_idle()
-    from course.runtime.kv import kv_store
+    from course.runtime.bindings.kv import kv_store
 
     assert kv_store(rt, "AUDIT").get("background") == "seen"
 

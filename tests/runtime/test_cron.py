@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from course.runtime import ConfigError
-from course.runtime.cron import crons, next_time, trigger
+from course.runtime.bindings.cron import crons, next_time, trigger
 
 ENTRY = """
     import json

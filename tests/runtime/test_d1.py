@@ -8,7 +8,7 @@ import pytest
 
 from course.cli import main as course_main
 from course.runtime import Runtime, load
-from course.runtime.d1 import D1MigrationError, d1_database, split_statements
+from course.runtime.bindings.d1 import D1MigrationError, d1_database, split_statements
 from course.workers import JsException
 
 WRANGLER = """

@@ -7,7 +7,7 @@ from typing import Any, Callable
 import pytest
 
 from course.runtime import ConfigError, Runtime
-from course.runtime.durable_objects import (
+from course.runtime.objects.durable_objects import (
     ALARM_MAX_RETRIES,
     CODE_UPDATE_RESET_MESSAGE,
     IDLE_EVICTION_SECONDS,

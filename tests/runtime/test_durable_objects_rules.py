@@ -10,8 +10,8 @@ from typing import Any, Callable
 import pytest
 
 from course.runtime import Runtime
-from course.runtime.durable_objects import BLOCK_CONCURRENCY_TIMEOUT_SECONDS, JURISDICTIONS
-from course.runtime.storage import MAX_KEY_BYTES
+from course.runtime.objects.durable_objects import BLOCK_CONCURRENCY_TIMEOUT_SECONDS, JURISDICTIONS
+from course.runtime.objects.storage import MAX_KEY_BYTES
 from course.workers import JsException
 
 from _projects import durable_objects_toml

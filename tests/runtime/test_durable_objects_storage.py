@@ -7,7 +7,7 @@ from typing import Any, Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.storage import (
+from course.runtime.objects.storage import (
     MAX_KEY_BYTES,
     MAX_KV_BACKED_VALUE_BYTES,
     MAX_SQL_BOUND_PARAMETERS,

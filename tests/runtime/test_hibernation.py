@@ -12,7 +12,7 @@ from typing import Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.websockets import HIBERNATION_IDLE_SECONDS, WebSocketClosed
+from course.runtime.objects.websockets import HIBERNATION_IDLE_SECONDS, WebSocketClosed
 
 from _projects import CHAT, durable_objects_toml
 
@@ -24,7 +24,7 @@ import json
 from urllib.parse import parse_qs, urlparse
 from js import WebSocketPair
 from workers import DurableObject, Response, WorkerEntrypoint
-from course.runtime.websockets import WebSocketRequestResponsePair
+from course.runtime.objects.websockets import WebSocketRequestResponsePair
 
 EVENTS = []
 

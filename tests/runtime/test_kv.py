@@ -6,7 +6,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.kv import KVEntry, KVStore, kv_store, set_propagation_delay, set_write_rate_limit
+from course.runtime.bindings.kv import KVEntry, KVStore, kv_store, set_propagation_delay, set_write_rate_limit
 from course.workers import JsException
 from course.workers.context import current_region
 

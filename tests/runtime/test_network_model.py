@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from course.runtime import Runtime
-from course.runtime.kv import KVEntry, KVService
-from course.runtime.regions import ONE_WAY_LATENCY_MS, REGIONS, one_way_ms
-from course.runtime.transport import WorkerTransport
-from course.runtime.websockets import WebSocketClosed
+from course.runtime.bindings.kv import KVEntry, KVService
+from course.runtime.net.regions import ONE_WAY_LATENCY_MS, REGIONS, one_way_ms
+from course.runtime.edges.transport import WorkerTransport
+from course.runtime.objects.websockets import WebSocketClosed
 
 from _projects import durable_objects_toml
 

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from course.runtime import ConfigError
-from course.runtime.queues import MAX_MESSAGE_BYTES, queues
+from course.runtime.bindings.queues import MAX_MESSAGE_BYTES, queues
 from course.workers import JsException
 
 # A Worker in Cloudflare's Python style: POST /send queues the JSON body, GET / lists what the
@@ -446,7 +446,7 @@ def test_fault_api_duplicates_and_drops_queue_deliveries(load_project) -> None:
     rt.clock.advance(120)
     assert rt.trace.count("fault", fault="duplicate") >= 1
     assert rt.trace.count("fault", fault="drop") >= 1
-    from course.runtime.kv import kv_store
+    from course.runtime.bindings.kv import kv_store
 
     counts = {k: int(v) for k, v in kv_store(rt, "SEEN").items()}
     assert sorted(counts) == [f"n{i}" for i in range(5)], counts  # dropped ones came back
@@ -456,7 +456,7 @@ def test_fault_api_duplicates_and_drops_queue_deliveries(load_project) -> None:
 def test_message_timestamp_is_a_js_date_with_get_time(load_project):
     """Message.timestamp is a Date: Python code can call getTime() on it as on Cloudflare
     (https://developers.cloudflare.com/queues/configuration/javascript-apis/#message)."""
-    from course.runtime.queues import Message, StoredMessage
+    from course.runtime.bindings.queues import Message, StoredMessage
 
     stored = StoredMessage("id", '"x"', "json", 3, timestamp=1_767_225_630.5, ready_at=0, seq=1)
     stamp = Message(stored).timestamp

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.r2 import R2Object, R2ObjectBody, r2_bucket
+from course.runtime.bindings.r2 import R2Object, R2ObjectBody, r2_bucket
 from course.workers import Headers, JsException
 
 WRANGLER = """

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from course.runtime.services import structured_clone
+from course.runtime.bindings.services import structured_clone
 from course.workers import JsException
 
 GATEWAY = {

@@ -153,7 +153,7 @@ def test_course_serve_sends_the_workers_own_reason_phrase() -> None:
     """Response(statusText=...) reaches HTTP clients (workerd does; ASGI has no field for it)."""
     from uvicorn.protocols.http import h11_impl
 
-    from course.runtime.asgi import REASON_PHRASE, send_reason_phrases
+    from course.runtime.edges.asgi import REASON_PHRASE, send_reason_phrases
 
     assert send_reason_phrases()
     assert h11_impl.STATUS_PHRASES[299] == b""

@@ -1,0 +1,195 @@
+"""The runtime as an ASGI application, served over real HTTP by ``course serve`` (uvicorn).
+
+Each HTTP request becomes a Worker ``Request`` delivered on the runtime's loop, and each line of
+the log looks like ``wrangler dev``'s: ``[course:info] GET /path 200 OK (3ms)``.
+WebSocket upgrades are bridged by ``course.runtime.objects.websockets`` (``WebSocketService.serve_asgi``).
+
+Like ``wrangler dev``, the server fires the main Worker's ``scheduled`` handler on request:
+``/cdn-cgi/handler/scheduled?cron=...&time=...`` always (answers ``ok`` 200 or ``exception``
+500, as Miniflare does), and ``/__scheduled?cron=...`` with ``test_scheduled`` (``course serve
+--test-scheduled``; answers ``Ran scheduled event``)
+(https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/#background).
+"""
+from __future__ import annotations
+
+import contextvars
+import sys
+import time
+from typing import Any, Callable
+from urllib.parse import parse_qs
+
+from course.workers.http import Request
+
+Send = Callable[[dict[str, Any]], Any]
+Receive = Callable[[], Any]
+
+#: Miniflare's trigger route, always on under ``wrangler dev``.
+SCHEDULED_TRIGGER_PATH = "/cdn-cgi/handler/scheduled"
+#: ``wrangler dev --test-scheduled``'s route.
+TEST_SCHEDULED_PATH = "/__scheduled"
+
+#: ``request.cf`` of a request served locally: every documented field, with placeholder values
+#: for a machine that is no Cloudflare location ("XX" is Cloudflare's unknown country; the colo
+#: names no region, so the network model's latency stays off for HTTP callers)
+#: (https://developers.cloudflare.com/workers/runtime-apis/request/#incomingrequestcfproperties).
+LOCAL_CF: dict[str, Any] = {
+    "asn": 0, "asOrganization": "local", "colo": "LOCAL", "country": "XX", "city": "", "continent": "",
+    "latitude": "0.00000", "longitude": "0.00000", "timezone": "UTC", "region": "", "regionCode": "",
+    "metroCode": "", "postalCode": "", "tlsVersion": "", "tlsCipher": "", "clientTcpRtt": 0,
+    "requestPriority": "", "edgeRequestKeepAliveStatus": 1, "clientAcceptEncoding": "",
+}
+
+
+def _url(scope: dict[str, Any]) -> str:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    scheme = scope.get("scheme", "http")
+    if scheme in ("ws", "wss"):
+        scheme = "http" if scheme == "ws" else "https"
+    host = headers.get("host")
+    if not host:
+        server = scope.get("server") or ("localhost", 8787)
+        host = f"{server[0]}:{server[1]}"
+    path = scope.get("raw_path") or scope.get("path", "/").encode()
+    if isinstance(path, bytes):
+        path = path.decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+#: The reason phrase of the response being sent (``Response(statusText=...)``). ASGI has no field
+#: for it, so ``course serve`` reads it here through :func:`send_reason_phrases` (conformance:
+#: http_status_text).
+REASON_PHRASE: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_reason", default=None)
+
+
+class _ReasonPhrases(dict):
+    """uvicorn's status-phrase table, answering with the Worker's own statusText when set."""
+
+    def __getitem__(self, status: int) -> Any:
+        custom = REASON_PHRASE.get()
+        if custom is not None:
+            return custom.encode("latin-1", errors="replace") if isinstance(
+                dict.get(self, status), bytes) else custom
+        return dict.__getitem__(self, status)
+
+
+def send_reason_phrases() -> bool:
+    """Make uvicorn's h11 server send each response's own reason phrase; False if it can't."""
+    try:
+        from uvicorn.protocols.http import h11_impl
+    except ImportError:
+        return False
+    table = getattr(h11_impl, "STATUS_PHRASES", None)
+    if not isinstance(table, dict):
+        return False
+    if not isinstance(table, _ReasonPhrases):
+        h11_impl.STATUS_PHRASES = _ReasonPhrases(table)
+    return True
+
+
+class WorkerASGIApp:
+    """ASGI app that serves the main Worker of ``runtime``."""
+
+    def __init__(self, runtime: Any, *, log: bool = True, stream: Any = None, test_scheduled: bool = False) -> None:
+        self.runtime = runtime
+        self.log = log
+        self.stream = stream or sys.stdout
+        self.test_scheduled = test_scheduled
+
+    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if kind == "websocket":
+            from course.runtime.objects.websockets import service as websockets
+
+            await websockets(self.runtime).serve_asgi(scope, receive, send, url=_url(scope))
+            return
+        if kind != "http":
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    break
+            elif message["type"] == "http.disconnect":
+                return
+        path = scope.get("path", "/")
+        if path == SCHEDULED_TRIGGER_PATH or (self.test_scheduled and path == TEST_SCHEDULED_PATH):
+            await self._trigger_scheduled(scope, send, path)
+            return
+        started = time.perf_counter()
+        method = scope["method"].upper()
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        # A request that declares a body (even an empty one: Content-Length: 0) has a non-null
+        # body, as on workerd (tests/conformance: http_empty_body).
+        declared = any(k.lower() in ("content-length", "transfer-encoding") for k, _ in headers)
+        has_body = method not in ("GET", "HEAD") and (bool(body) or declared)
+        try:
+            cf = {**LOCAL_CF, "httpProtocol": f"HTTP/{scope.get('http_version', '1.1')}"}
+            request = Request(_url(scope), method=method, headers=headers,
+                              body=bytes(body) if has_body else None, cf=cf)
+        except Exception as exc:  # noqa: BLE001 - a malformed request gets a 400
+            await self._send_plain(send, 400, f"Bad request: {exc}\n")
+            return
+        response = await self.runtime.call_async(self.runtime.dispatch(request, source="http"))
+        if response.status == 101:
+            await self._send_plain(send, 426, "WebSocket upgrade requires a WebSocket request\n")
+            return
+        payload = response.body or b""
+        out_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.raw_items()
+                       if k != "content-length"]
+        if method != "HEAD" and response.status not in (204, 304):
+            out_headers.append((b"content-length", str(len(payload)).encode()))
+        token = REASON_PHRASE.set(response.statusText or None)
+        try:
+            await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
+        finally:
+            REASON_PHRASE.reset(token)
+        await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
+        if self.log:
+            ms = (time.perf_counter() - started) * 1000
+            path = scope.get("path", "/")
+            print(f"[course:info] {method} {path} {response.status} {response.statusText} ({ms:.0f}ms)",
+                  file=self.stream, flush=True)
+
+    async def _trigger_scheduled(self, scope: dict[str, Any], send: Send, path: str) -> None:
+        """Fire the main Worker's ``scheduled`` handler, as wrangler dev's trigger routes do."""
+        from course.runtime.bindings.cron import crons
+
+        rt = self.runtime
+        params = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1"),
+                                                keep_blank_values=True).items()}
+        cron = params.get("cron", "")
+        when = params.get("time", "") if path == SCHEDULED_TRIGGER_PATH else ""
+        try:
+            scheduled_ms = int(when) if when else None
+        except ValueError:
+            await self._send_plain(send, 400, f"Bad request: time={when!r} is not milliseconds since the epoch\n")
+            return
+
+        async def fire() -> Any:
+            ms = scheduled_ms if scheduled_ms is not None else int(rt.clock.wall() * 1000)
+            return await crons(rt).run(rt.worker().name, cron, ms)
+
+        controller = await rt.call_async(fire())
+        if path == TEST_SCHEDULED_PATH:
+            await self._send_plain(send, 200, "Ran scheduled event")
+        else:
+            await self._send_plain(send, 200 if controller.outcome == "ok" else 500, controller.outcome or "")
+
+    @staticmethod
+    async def _send_plain(send: Send, status: int, text: str) -> None:
+        data = text.encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"text/plain;charset=UTF-8"),
+                                (b"content-length", str(len(data)).encode())]})
+        await send({"type": "http.response.body", "body": data})

@@ -1,0 +1,599 @@
+"""The emulated Workers platform: one event loop, one clock, one trace, many Workers.
+
+A :class:`Runtime` owns a private asyncio loop on its own thread. Every piece of Worker code
+runs there, one task at a time, so the emulation is deterministic and works the same from a
+plain script, pytest, or a Jupyter kernel that already runs a loop of its own. Callers reach it
+through :meth:`Runtime.call` (blocking) or :meth:`Runtime.call_async` (awaitable), which is what
+the httpx transports in :mod:`course.runtime.edges.transport` do.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import importlib
+import inspect
+import itertools
+import random
+import sys
+import threading
+import time as _time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
+
+import httpx
+
+from course.workers.context import current_actor, current_region, current_runtime, current_worker
+from course.workers.entrypoints import ExecutionContext
+from course.workers.http import Request, Response
+from course.workers.jsproxy import JsException
+
+from course.runtime.kernel.plugins import modules_for
+from course.runtime.kernel.clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
+from course.runtime.kernel.config import ConfigError, WranglerConfig, config_from_dict, load_config
+from course.runtime.net.network import Network
+from course.runtime.net.regions import request_region
+from course.runtime.kernel.trace import Trace
+from course.runtime.kernel.worker import Worker, call_relaxed, import_main, install_handler_imports
+
+T = TypeVar("T")
+
+#: Base URL of the in-process client: what ``wrangler dev`` listens on by default.
+DEFAULT_BASE_URL = "http://localhost:8787"
+
+_runtime_ids = itertools.count(1)
+
+#: What workerd answers when a request's handler waits on something that can never happen.
+NEVER_RESPONDS = ("The script will never generate a response: the handler is waiting on something "
+                  "that no timer, I/O or other request can ever complete.")
+
+
+@dataclass(frozen=True)
+class LogLine:
+    t: float
+    level: str
+    message: str
+    worker: str | None = None
+
+
+class Runtime:
+    """An emulated Cloudflare Workers platform hosting one or more Workers."""
+
+    #: Seconds of inactivity (virtual on virtual time) before a Durable Object is evicted;
+    #: None means durable_objects.IDLE_EVICTION_SECONDS, float("inf") never evicts.
+    do_idle_timeout: float | None = None
+
+    def __init__(self, *, virtual_time: bool = False, seed: int = 0, persist_to: str | Path | None = None,
+                 echo_logs: bool = False) -> None:
+        self.id = next(_runtime_ids)
+        self.seed = seed
+        self.clock = Clock(virtual=virtual_time)
+        self.clock.runtime = self
+        if virtual_time:
+            install_time_patch()
+        install_handler_imports()
+        self.trace = Trace(self.clock)
+        self.network = Network(self)
+        self.persist_to = Path(persist_to).resolve() if persist_to is not None else None
+        self.workers: dict[str, Worker] = {}
+        self.main: Worker | None = None
+        self.platform: dict[str, Any] = {}
+        self.logs: list[LogLine] = []
+        self.echo_logs = echo_logs
+        self._request_ids = itertools.count(1)
+        self._background: set[asyncio.Task[Any]] = set()
+        self._held: set[asyncio.Task[Any]] = set()
+        self._stalled: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._loop = RuntimeEventLoop(self.clock)
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run_loop, name=f"course-runtime-{self.id}", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+
+    # -- the loop thread ---------------------------------------------------------------------
+    def _run_loop(self) -> None:
+        bind_thread(self.clock)
+        asyncio.set_event_loop(self._loop)
+        self._loop.call_soon(self._ready.set)
+        try:
+            self._loop.run_forever()
+        finally:
+            try:
+                pending = [t for t in asyncio.all_tasks(self._loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            finally:
+                self._loop.close()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def on_loop_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    async def _enter(self, awaitable: Awaitable[T], hold: bool) -> T:
+        current_runtime.set(self)
+        self.clock.note_arrival()
+        task = asyncio.current_task()
+        if hold:
+            self.clock.hold()
+            self._held.add(task)
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            if task in self._stalled:
+                raise JsException(NEVER_RESPONDS, "Error") from None
+            raise
+        finally:
+            if hold:
+                self.clock.release()
+                self._held.discard(task)
+                self._stalled.discard(task)
+
+    def _fail_stalled_callers(self) -> None:
+        """Virtual time: callers wait on work that nothing can ever finish; fail them, as workerd
+        fails a request whose promise can never settle."""
+        for task in list(self._held):
+            if not task.done() and task not in self._stalled:
+                self._stalled.add(task)
+                self.trace.record("stalled", task=task.get_name())
+                task.cancel()
+
+    def call(self, awaitable: Awaitable[T], *, hold: bool = True, timeout: float | None = None) -> T:
+        """Run ``awaitable`` on the runtime's loop and block until it is done.
+
+        ``hold`` lets virtual time jump over idle waits while the caller waits.
+        """
+        if self._closed:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()  # never run: no "was never awaited" warning on top of the error
+            raise RuntimeError("this runtime is closed")
+        if self.on_loop_thread():
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise RuntimeError("blocking call into the runtime from Worker code; await it instead "
+                               "(use rt.async_client() or fetch inside a Worker)")
+        future = asyncio.run_coroutine_threadsafe(self._enter(awaitable, hold), self._loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"the runtime did not finish within {timeout} s") from None
+
+    async def call_async(self, awaitable: Awaitable[T], *, hold: bool = True) -> T:
+        """Await ``awaitable`` on the runtime's loop from any other event loop."""
+        if self._closed:
+            if inspect.iscoroutine(awaitable):
+                awaitable.close()
+            raise RuntimeError("this runtime is closed")
+        if self.on_loop_thread():
+            return await awaitable
+        future = asyncio.run_coroutine_threadsafe(self._enter(awaitable, hold), self._loop)
+        return await asyncio.wrap_future(future)
+
+    # -- randomness --------------------------------------------------------------------------
+    def rng(self, purpose: str) -> random.Random:
+        """A random stream for one purpose, fixed by the seed (adding a purpose shifts no other)."""
+        digest = hashlib.sha256(f"{self.seed}:{purpose}".encode()).digest()
+        return random.Random(int.from_bytes(digest[:8], "big"))
+
+    # -- state on disk -----------------------------------------------------------------------
+    def state_path(self, *parts: str) -> Path | None:
+        """Where a binding keeps its state under ``persist_to`` (None: in memory)."""
+        if self.persist_to is None:
+            return None
+        path = self.persist_to.joinpath("v3", *parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def service(self, name: str, factory: Callable[["Runtime"], T]) -> T:
+        """The runtime-wide service ``name`` (one per runtime), created on first use."""
+        if name not in self.platform:
+            self.platform[name] = factory(self)
+        return self.platform[name]
+
+    @property
+    def faults(self) -> Any:
+        """The seeded fault injector (partitions, latency, drops, crashes...): ``course.runtime.net.faults``."""
+        from course.runtime.net.faults import service
+
+        return service(self)
+
+    @property
+    def regions(self) -> Any:
+        """The network model (regions, latency matrix, placements): ``course.runtime.net.regions``."""
+        from course.runtime.net.regions import service
+
+        return service(self)
+
+    @property
+    def ai(self) -> Any:
+        """Workers AI controls (scripts, faults, backends): ``course.runtime.bindings.ai.service(self)``."""
+        from course.runtime.bindings.ai import service
+
+        return service(self)
+
+    # -- Workers -----------------------------------------------------------------------------
+    def add_project(self, directory: str | Path) -> Worker:
+        """Load a Worker project (a folder with a wrangler config) into this runtime."""
+        config = load_config(directory)
+        project = import_main(config)
+        return self._install(Worker(self, config, dict(project.module.__dict__), project))
+
+    def add_worker(self, entrypoint: type | None = None, *, name: str = "worker",
+                   config: dict[str, Any] | None = None, exports: dict[str, Any] | None = None,
+                   vars: dict[str, Any] | None = None, durable_objects: dict[str, type] | None = None,
+                   kv_namespaces: Iterable[str] = (), d1_databases: Iterable[str] = (),
+                   r2_buckets: Iterable[str] = (), ai: str | None = None) -> Worker:
+        """Add a Worker defined in code (a notebook) with bindings declared in code.
+
+        ``durable_objects={"AGENT": AgentClass}`` binds a namespace; ``kv_namespaces=["CACHE"]``
+        and the like bind stores; ``config`` takes anything else in wrangler's schema.
+        """
+        data: dict[str, Any] = {"name": name, **(config or {})}
+        all_exports: dict[str, Any] = dict(exports or {})
+        if entrypoint is not None:
+            all_exports["Default"] = entrypoint
+        if vars:
+            data["vars"] = {**data.get("vars", {}), **vars}
+        if durable_objects:
+            bindings = data.setdefault("durable_objects", {}).setdefault("bindings", [])
+            classes = []
+            for binding, cls in durable_objects.items():
+                bindings.append({"name": binding, "class_name": cls.__name__})
+                all_exports[cls.__name__] = cls
+                classes.append(cls.__name__)
+            data.setdefault("migrations", []).append({"tag": "v1", "new_sqlite_classes": classes})
+        for key, names in (("kv_namespaces", kv_namespaces), ("d1_databases", d1_databases),
+                           ("r2_buckets", r2_buckets)):
+            for binding in names:
+                data.setdefault(key, []).append({"binding": binding})
+        if ai:
+            data["ai"] = {"binding": ai}
+        return self._install(Worker(self, config_from_dict(data), all_exports))
+
+    def _install(self, worker: Worker) -> Worker:
+        if worker.name in self.workers:
+            raise ConfigError(worker.config.path or "<code>",
+                              f"a Worker named {worker.name!r} is already loaded in this runtime", key="name")
+        worker.bind_vars()
+        needed = modules_for(worker.config)
+        modules = []
+        for module_name, keys in needed:
+            try:
+                modules.append(importlib.import_module(module_name))
+            except ModuleNotFoundError as exc:
+                if exc.name != module_name:
+                    raise
+                raise ConfigError(worker.config.path or "<code>",
+                                  "this binding type is not supported by the course runtime yet",
+                                  key=keys[0]) from None
+        for module in modules:
+            bind = getattr(module, "bind", None)
+            if bind is not None:
+                worker.env._entries.update(bind(self, worker))
+        self.workers[worker.name] = worker
+        if self.main is None:
+            self.main = worker
+        for module in modules:
+            attach = getattr(module, "attach", None)
+            if attach is not None:
+                attach(self, worker)
+        self.trace.record("worker_loaded", worker=worker.name, bindings=sorted(worker.env.keys()))
+        return worker
+
+    def worker(self, name: str | None = None) -> Worker:
+        if name is None:
+            if self.main is None:
+                raise RuntimeError("no Worker is loaded in this runtime")
+            return self.main
+        try:
+            return self.workers[name]
+        except KeyError:
+            raise KeyError(f"no Worker named {name!r} in this runtime (loaded: "
+                           f"{', '.join(self.workers) or 'none'})") from None
+
+    @property
+    def env(self) -> Any:
+        """The main Worker's env (for inspection from a notebook)."""
+        return self.worker().env
+
+    # -- invoking handlers -------------------------------------------------------------------
+    async def dispatch(self, request: Request, *, worker: str | Worker | None = None,
+                       entrypoint: str | None = None, source: str = "client", region: str | None = None) -> Response:
+        """Deliver ``request`` to a Worker's fetch handler and return its Response.
+
+        A handler that raises gives a 500 and a traceback in the log; the runtime keeps serving.
+        ``region`` (or the request's ``x-course-region`` header or ``cf.colo``) is where the
+        caller is: the Worker runs there (``course.runtime.net.regions``).
+        """
+        where = request_region(request, region)
+        if where is not None and current_region.get() != where:
+            region_token = current_region.set(where)
+            try:
+                return await self.dispatch(request, worker=worker, entrypoint=entrypoint, source=source)
+            finally:
+                current_region.reset(region_token)
+        w = worker if isinstance(worker, Worker) else self.worker(worker)
+        rid = next(self._request_ids)
+        started = _time.perf_counter()
+        path = request.url.split("://", 1)[-1]
+        path = "/" + path.split("/", 1)[1] if "/" in path else "/"
+        self.trace.record("request", id=rid, worker=w.name, method=request.method, url=request.url,
+                          path=path, source=source)
+        ctx = ExecutionContext(self, w)
+        token = current_worker.set(w)
+        actor = current_actor.set(w.name)
+        try:
+            self.trace.record("handler", id=rid, worker=w.name, handler="fetch")
+            handler = w.handler("fetch", entrypoint, ctx)
+            if handler is None:
+                raise JsException(f"Worker {w.name!r} has no fetch handler", "TypeError")
+            response = await call_relaxed(handler, request, w.env, ctx)
+            if not isinstance(response, Response):
+                raise TypeError(f"the fetch handler returned {type(response).__name__}; it must "
+                                "return a Response (from workers import Response)")
+        except asyncio.CancelledError:
+            if asyncio.current_task() not in self._stalled:
+                raise
+            task = asyncio.current_task()
+            self._stalled.discard(task)
+            if task is not None:
+                task.uncancel()
+            response = self._error_response(w, rid, JsException(NEVER_RESPONDS, "Error"))
+        except Exception as exc:  # noqa: BLE001 - any handler failure becomes a 500
+            if ctx.pass_through:
+                try:
+                    response = await self.network.outbound_fetch(request)
+                except Exception:  # noqa: BLE001
+                    response = self._error_response(w, rid, exc)
+            else:
+                response = self._error_response(w, rid, exc)
+        finally:
+            current_worker.reset(token)
+            current_actor.reset(actor)
+        self.trace.record("response", id=rid, worker=w.name, status=response.status,
+                          wall_ms=round((_time.perf_counter() - started) * 1000, 3))
+        return response
+
+    def _error_response(self, worker: Worker, rid: int, exc: BaseException) -> Response:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.trace.record("error", id=rid, worker=worker.name, error=type(exc).__name__, message=str(exc))
+        self.log("error", f"Uncaught exception in {worker.name}:\n{tb.rstrip()}", worker=worker.name)
+        # Production shows "Error 1101: Worker threw exception"; the reason is in the log.
+        return Response(f"Error 1101: Worker threw exception\n{type(exc).__name__}: {exc}\n",
+                        status=500, headers={"content-type": "text/plain;charset=UTF-8"})
+
+    async def invoke(self, worker: str | Worker | None, handler_name: str, *args: Any,
+                     entrypoint: str | None = None, strict: bool = True) -> Any:
+        """Call a non-fetch handler (``queue``, ``scheduled``...) of a Worker.
+
+        workerd calls these strictly for Python: ``queue(self, batch, env, ctx)`` with env and
+        ctx passed positionally. Exceptions propagate to the caller (the platform decides what a
+        failure means: a queue retry, a cron failure...).
+        """
+        w = worker if isinstance(worker, Worker) else self.worker(worker)
+        ctx = ExecutionContext(self, w)
+        token = current_worker.set(w)
+        try:
+            self.trace.record("handler", worker=w.name, handler=handler_name)
+            handler = w.handler(handler_name, entrypoint, ctx)
+            if handler is None:
+                raise JsException(f"Worker {w.name!r} has no {handler_name} handler", "TypeError")
+            if strict:
+                result = handler(*args, w.env, ctx)
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+            return await call_relaxed(handler, *args, w.env, ctx)
+        finally:
+            current_worker.reset(token)
+
+    # -- background work ---------------------------------------------------------------------
+    def spawn(self, awaitable: Awaitable[Any], *, label: str = "task", worker: Any = None) -> asyncio.Task[Any]:
+        """Run ``awaitable`` in the background on the loop; failures are logged, not raised."""
+        async def run() -> Any:
+            current_runtime.set(self)
+            if worker is not None:
+                current_worker.set(worker)
+            try:
+                return await awaitable
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                self.trace.record("error", task=label, error=type(exc).__name__, message=str(exc))
+                self.log("error", f"Uncaught exception in {label}:\n{tb.rstrip()}")
+                return None
+
+        if not self.on_loop_thread():
+            raise RuntimeError("spawn() must be called from the runtime's loop")
+        task = self._loop.create_task(run(), name=label)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def wait_until(self, awaitable: Awaitable[Any], *, worker: Any = None) -> None:
+        """``ctx.waitUntil``: keep ``awaitable`` running after the response."""
+        name = getattr(worker, "name", None)
+        self.trace.record("wait_until", worker=name)
+        self.spawn(awaitable, label=f"waitUntil({name})", worker=worker)
+
+    def call_later(self, delay: float, callback: Callable[[], Any], *, label: str,
+                   **trace: Any) -> asyncio.TimerHandle:
+        """Schedule a platform timer (alarm, cron, queue timeout); it is traced when it fires.
+
+        ``callback`` may return an awaitable, which then runs as a background task.
+        """
+        return self.call_at(self.clock.now() + max(0.0, delay), callback, label=label, **trace)
+
+    def call_at(self, when: float, callback: Callable[[], Any], *, label: str, **trace: Any) -> asyncio.TimerHandle:
+        def fire() -> None:
+            current_runtime.set(self)
+            self.trace.record("timer", label=label, **trace)
+            try:
+                result = callback()
+            except Exception as exc:  # noqa: BLE001
+                self.log("error", f"timer {label} failed: {type(exc).__name__}: {exc}")
+                return
+            if inspect.isawaitable(result):
+                self.spawn(result, label=label)
+
+        def schedule() -> asyncio.TimerHandle:
+            # ``when`` is on the runtime clock; on real time the loop counts from another origin.
+            at = when if self.clock.virtual else when - self.clock.now() + self._loop.time()
+            return self._loop.call_at(at, fire)
+
+        if self.on_loop_thread():
+            return schedule()
+        box: concurrent.futures.Future[asyncio.TimerHandle] = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(lambda: box.set_result(schedule()))
+        return box.result()
+
+    async def _drain(self) -> None:
+        while True:
+            pending = [t for t in self._background if not t.done()]
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def run_until_idle(self) -> None:
+        """Wait for every background task (``waitUntil`` work, deliveries in progress) to finish.
+
+        On virtual time, idle waits inside that work jump the clock; timers that are not due
+        (a cron next minute, an alarm tomorrow) stay pending.
+        """
+        self.call(self._drain())
+
+    # -- Durable Objects (delegators to course.runtime.objects.durable_objects) ----------------------
+    def evict(self, binding: str, name: Any) -> bool:
+        """Evict a Durable Object from memory (storage and alarm stay); False if it was not live."""
+        from course.runtime.objects.durable_objects import evict
+
+        return evict(self, binding, name)
+
+    def crash(self, binding: str, name: Any, *, code_update: bool = False) -> bool:
+        """Reset a Durable Object: its in-flight requests fail, unconfirmed writes are lost."""
+        from course.runtime.objects.durable_objects import crash
+
+        return crash(self, binding, name, code_update=code_update)
+
+    def objects(self, binding: str | None = None) -> list[Any]:
+        """The Durable Objects in memory (all, or one binding's)."""
+        from course.runtime.objects.durable_objects import objects
+
+        return objects(self, binding)
+
+    def storage(self, binding: str, name: Any) -> Any:
+        """A read view of one Durable Object's storage (``.kv()``, ``.sql(q)``, ``.alarm()``)."""
+        from course.runtime.objects.durable_objects import storage_view
+
+        return storage_view(self, binding, name)
+
+    # -- logging -----------------------------------------------------------------------------
+    def log(self, level: str, message: str, *, worker: str | None = None, echo: bool = True) -> None:
+        """Record a Worker log line; ``echo=False`` when the caller already printed it."""
+        if worker is None:
+            w = current_worker.get()
+            worker = getattr(w, "name", None)
+        self.logs.append(LogLine(self.clock.now(), level, message, worker))
+        self.trace.record("log", level=level, message=message, worker=worker)
+        if echo and (self.echo_logs or level == "error"):
+            print(f"[{level}] {message}", file=sys.stderr if level in ("error", "warn") else sys.stdout)
+
+    # -- clients -----------------------------------------------------------------------------
+    def client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL, region: str | None = None,
+               **kwargs: Any) -> httpx.Client:
+        """A synchronous httpx client that reaches a Worker in-process (no sockets).
+
+        ``region`` ("apac", "weur"...) is where its requests come from (course.runtime.net.regions).
+        """
+        from course.runtime.net.regions import check_region
+        from course.runtime.edges.transport import WorkerTransport
+
+        transport = WorkerTransport(self, worker=worker, region=check_region(region))
+        return httpx.Client(transport=transport, base_url=base_url, **kwargs)
+
+    def async_client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL,
+                     region: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+        """An async httpx client that reaches a Worker in-process from any event loop."""
+        from course.runtime.net.regions import check_region
+        from course.runtime.edges.transport import AsyncWorkerTransport
+
+        transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region))
+        return httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)
+
+    def websocket(self, path: str, *, worker: str | None = None, region: str | None = None, headers: Any = None,
+                  base_url: str = DEFAULT_BASE_URL) -> Any:
+        """Open a WebSocket to a Worker in-process: a blocking session with ``send``,
+        ``receive(timeout=)`` and ``close`` (``course.runtime.objects.websockets``)."""
+        from course.runtime.net.regions import check_region
+        from course.runtime.objects.websockets import connect
+
+        return connect(self, path, worker=worker, region=check_region(region), headers=headers, base_url=base_url)
+
+    async def async_websocket(self, path: str, *, worker: str | None = None, region: str | None = None,
+                              headers: Any = None, base_url: str = DEFAULT_BASE_URL) -> Any:
+        """The async twin of :meth:`websocket`, usable from any event loop."""
+        from course.runtime.net.regions import check_region
+        from course.runtime.objects.websockets import connect_async
+
+        return await connect_async(self, path, worker=worker, region=check_region(region), headers=headers,
+                                   base_url=base_url)
+
+    # -- shutdown ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the loop and release every binding's resources. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        for service in list(self.platform.values()):
+            closer = getattr(service, "close", None)
+            if closer is not None:
+                try:
+                    if self._loop.is_running() and not self.on_loop_thread():
+                        fut = asyncio.run_coroutine_threadsafe(_maybe_await(closer()), self._loop)
+                        fut.result(10)
+                    else:
+                        result = closer()
+                        if inspect.iscoroutine(result):
+                            result.close()
+                except Exception as exc:  # noqa: BLE001
+                    print(f"[warn] closing {service!r} failed: {exc}", file=sys.stderr)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        if not self.on_loop_thread():
+            self._thread.join(10)
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode = "virtual" if self.clock.virtual else "real"
+        return f"<Runtime #{self.id} {mode} time, workers={list(self.workers)}>"
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def load(path: str | Path, *, virtual_time: bool = False, seed: int = 0,
+         persist_to: str | Path | None = None, echo_logs: bool = False) -> Runtime:
+    """Load the Worker project at ``path`` into a new runtime and return the runtime."""
+    rt = Runtime(virtual_time=virtual_time, seed=seed, persist_to=persist_to, echo_logs=echo_logs)
+    try:
+        rt.add_project(path)
+    except BaseException:
+        rt.close()
+        raise
+    return rt

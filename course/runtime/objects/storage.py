@@ -1,0 +1,822 @@
+"""Durable Object storage: the async KV API, the SQL API and the sync KV API over real SQLite.
+
+Every object gets one SQLite database (in memory, or a file under ``persist_to``). The async KV
+API lives in a table of that database (``_cf_KV``, as on Cloudflare), so SQL writes and KV writes
+share one transaction. Writes are not committed one by one: the database keeps a transaction open
+while the object runs, and :meth:`ObjectStorage.flush` commits it when the object's turn ends
+(the next await that is not a storage operation, or the end of the event). That is Cloudflare's
+automatic write coalescing, and the commit before a response leaves is its output gate.
+
+References:
+https://developers.cloudflare.com/durable-objects/api/sqlite-storage-api/
+https://developers.cloudflare.com/durable-objects/api/legacy-kv-storage-api/
+https://developers.cloudflare.com/durable-objects/platform/limits/
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import inspect
+import pickle
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from course.runtime.kernel.sqlite_errors import describe
+from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, to_py, wrap
+
+# -- limits (https://developers.cloudflare.com/durable-objects/platform/limits/) -------------
+#: Key size of the KV API of KV-backed objects: 2 KiB. SQLite-backed objects have no key limit of
+#: their own: "Key and value combined cannot exceed 2 MB" (checked in ``_check_value``; local
+#: workerd accepts a 2049-byte key on a SQLite-backed object).
+MAX_KEY_BYTES = 2048
+#: Value size of a KV-backed object: 128 KiB.
+MAX_KV_BACKED_VALUE_BYTES = 128 * 1024
+#: SQLite-backed objects: "Key and value combined cannot exceed 2 MB"; also the maximum
+#: string, BLOB or table row size of the SQL API.
+MAX_SQLITE_ROW_BYTES = 2_000_000
+#: get/put/delete take at most 128 keys at once (Storage API, "up to 128 keys").
+MAX_KEYS_PER_CALL = 128
+#: SQL API: maximum bound parameters per query.
+MAX_SQL_BOUND_PARAMETERS = 100
+#: SQL API: maximum SQL statement length (100 KB).
+MAX_SQL_STATEMENT_BYTES = 100_000
+#: SQL API: maximum number of columns per table.
+MAX_SQL_COLUMNS = 100
+#: SQL API: maximum arguments per SQL function.
+MAX_SQL_FUNCTION_ARGS = 32
+#: SQL API: maximum bytes in a LIKE or GLOB pattern (workerd: "LIKE or GLOB pattern too complex").
+MAX_SQL_LIKE_PATTERN_BYTES = 50
+#: SQLite-backed objects: storage per object, 10 GB (1 GB = 10**9 bytes).
+MAX_SQLITE_DATABASE_BYTES = 10 * 10**9
+
+#: Hidden tables used by the platform; the SQL API may not read them (as on Cloudflare).
+KV_TABLE = "_cf_KV"
+META_TABLE = "_cf_METADATA"
+
+#: Cloudflare refuses SQL transaction statements in sql.exec() with this error (workerd).
+TRANSACTION_STATEMENT_ERROR = (
+    "To execute a transaction, please use the state.storage.transaction() or "
+    "state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT "
+    "statements. The JavaScript API is safer because it will automatically roll back on "
+    "exceptions, and because it interacts correctly with Durable Objects' automatic atomic "
+    "write coalescing."
+)
+_TRANSACTION_RE = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+
+_DELETED = object()
+
+
+# -- structured clone ------------------------------------------------------------------------
+def data_clone_error(value: Any) -> JsException:
+    return JsException(f'Could not serialize object of type "{type(value).__name__}". This type '
+                       "does not support serialization.", "DataCloneError")
+
+
+def structured_clone(value: Any, *, passthrough: tuple[type, ...] = (), _memo: dict[int, Any] | None = None) -> Any:
+    """A deep copy limited to what the structured clone algorithm accepts (plain containers).
+
+    dict -> JsObject, list/tuple -> JsArray, bytes -> JsBuffer; str, numbers, bool, None,
+    datetime, sets and exceptions copy; anything else raises ``DataCloneError``.
+    ``passthrough`` types (stubs, Requests...) cross the boundary as they are.
+    """
+    memo = {} if _memo is None else _memo
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if passthrough and isinstance(value, passthrough):
+        return value
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return JsBuffer(bytes(value))
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value
+    if hasattr(value, "model_dump") and callable(value.model_dump) and not isinstance(value, type):
+        raise data_clone_error(value)
+    if isinstance(value, dict):
+        out_d = JsObject()
+        memo[key] = out_d
+        for k, v in value.items():
+            if not isinstance(k, (str, int, float)):
+                raise data_clone_error(k)
+            out_d[k] = structured_clone(v, passthrough=passthrough, _memo=memo)
+        return out_d
+    if isinstance(value, (list, tuple)):
+        out_l = JsArray()
+        memo[key] = out_l
+        out_l.extend(structured_clone(v, passthrough=passthrough, _memo=memo) for v in value)
+        return out_l
+    if isinstance(value, (set, frozenset)):
+        return {structured_clone(v, passthrough=passthrough, _memo=memo) for v in value}
+    if isinstance(value, BaseException):
+        import copy
+
+        try:
+            return copy.copy(value)
+        except Exception:  # noqa: BLE001
+            return Exception(str(value))
+    raise data_clone_error(value)
+
+
+def encode_value(value: Any) -> bytes:
+    """Serialize a storage value (structured-clone rules) to bytes."""
+    plain = to_py(structured_clone(value))
+    return pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def decode_value(data: bytes) -> Any:
+    """The value stored by :func:`encode_value`, with dicts/lists as JsObject/JsArray."""
+    return wrap(pickle.loads(data))
+
+
+def _check_key(key: Any, *, limit: bool = True) -> str:
+    """A valid key; ``limit`` applies the 2 KiB key size of KV-backed objects."""
+    if not isinstance(key, str):
+        raise JsException(f"Storage keys must be strings, got {type(key).__name__}", "TypeError")
+    if limit and len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise JsException(f"Keys cannot be larger than {MAX_KEY_BYTES} bytes.", "RangeError")
+    return key
+
+
+def _check_keys(keys: Any, what: str, *, limit: bool = True) -> list[str]:
+    keys = list(keys)
+    if len(keys) > MAX_KEYS_PER_CALL:
+        raise JsException(f"{what}() accepts at most {MAX_KEYS_PER_CALL} keys at once; "
+                          f"{len(keys)} were given.", "RangeError")
+    return [_check_key(k, limit=limit) for k in keys]
+
+
+def _utf8(key: str) -> bytes:
+    return key.encode("utf-8")
+
+
+def _to_millis(value: Any) -> int:
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return int(value.timestamp() * 1000)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise JsException("setAlarm() takes a time in milliseconds since the epoch (a number) "
+                          f"or a datetime, got {type(value).__name__}", "TypeError")
+    return int(value)
+
+
+class ObjectStorage:
+    """The storage of one Durable Object: ``ctx.storage`` (async KV, alarms, sql, kv).
+
+    ``sqlite_backed`` follows the class's migration: ``new_sqlite_classes`` get the SQL and
+    sync KV APIs and the 2 MB value limit; ``new_classes`` (KV-backed) get 128 KiB values and
+    no SQL API, as on Cloudflare.
+    """
+
+    def __init__(self, path: Path | None, *, sqlite_backed: bool, delete_all_deletes_alarm: bool = False,
+                 on_alarm_change: Callable[[int | None], None] | None = None,
+                 on_op: Callable[[str, bool], None] | None = None) -> None:
+        self.path = path
+        self.sqlite_backed = sqlite_backed
+        self.delete_all_deletes_alarm = delete_all_deletes_alarm
+        self.on_alarm_change = on_alarm_change
+        #: called as on_op(name, is_write) for every storage operation (tracing, flush scheduling)
+        self.on_op = on_op
+        self._db = sqlite3.connect(str(path) if path is not None else ":memory:", isolation_level=None,
+                                   check_same_thread=False)
+        if path is not None:
+            # WAL without an fsync per commit: a commit survives the process (a crash, a restart
+            # of `course serve`), which is what local persistence promises; about 40x faster.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_SQLITE_ROW_BYTES)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, MAX_SQL_BOUND_PARAMETERS)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_STATEMENT_BYTES)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, MAX_SQL_COLUMNS)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_FUNCTION_ARG, MAX_SQL_FUNCTION_ARGS)
+        self._db.setlimit(sqlite3.SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_SQL_LIKE_PATTERN_BYTES)
+        page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        # Past 10 GB, writes fail with SQLITE_FULL ("database or disk is full"), as on Cloudflare.
+        self._db.execute(f"PRAGMA max_page_count = {MAX_SQLITE_DATABASE_BYTES // page_size}")
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS {KV_TABLE} (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID")
+        self._db.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
+        self._user_sql = False
+        self._denied: str | None = None
+        #: tables a statement reads, collected by the authorizer while it is prepared (rowsRead)
+        self._reads: set[str] | None = None
+        self._db.set_authorizer(self._authorize)
+        self._in_txn = False
+        self._savepoints = 0
+        self.pending_writes = 0
+        self.closed = False
+        #: setAlarm() needs an alarm() handler on the class (set by the namespace)
+        self.has_alarm_handler = True
+        #: While the alarm() handler runs: the time it was scheduled for. getAlarm() then answers
+        #: None unless setAlarm() was called since the handler started (alarms docs, getAlarm).
+        self.running_alarm: int | None = None
+        #: setAlarm()/deleteAlarm() was called while the handler ran: a failure is not retried.
+        self.alarm_touched = False
+        self._sql = SqlStorage(self) if sqlite_backed else None
+        self._kv = SyncKV(self) if sqlite_backed else None
+
+    @property
+    def sql(self) -> "SqlStorage":
+        """The SQL API (SQLite-backed classes only)."""
+        if self._sql is None:
+            self._require_sqlite("ctx.storage.sql")
+        return self._sql  # type: ignore[return-value]
+
+    @property
+    def kv(self) -> "SyncKV":
+        """The synchronous KV API (SQLite-backed classes only)."""
+        if self._kv is None:
+            self._require_sqlite("ctx.storage.kv")
+        return self._kv  # type: ignore[return-value]
+
+    # -- transactions: the write buffer ------------------------------------------------------
+    def _begin(self) -> None:
+        if self.closed:
+            raise JsException("Durable Object storage is no longer available: the object was reset.", "Error")
+        if not self._in_txn:
+            self._db.execute("BEGIN")
+            self._in_txn = True
+
+    def _op(self, name: str, write: bool) -> None:
+        self._begin()
+        if write:
+            self.pending_writes += 1
+        if self.on_op is not None:
+            self.on_op(name, write)
+
+    def flush(self) -> int:
+        """Commit buffered writes (the output gate opens). Returns how many writes committed.
+
+        Inside ``transaction()``/``transactionSync()`` nothing commits until it ends.
+        """
+        if self.closed or not self._in_txn or self._savepoints:
+            return 0
+        self._db.execute("COMMIT")
+        self._in_txn = False
+        n, self.pending_writes = self.pending_writes, 0
+        return n
+
+    def rollback(self) -> int:
+        """Drop uncommitted writes (the object crashed before its output gate opened)."""
+        if self.closed or not self._in_txn:
+            return 0
+        self._db.execute("ROLLBACK")
+        self._in_txn = False
+        self._savepoints = 0
+        n, self.pending_writes = self.pending_writes, 0
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self.flush() if not self._savepoints else self.rollback()
+            finally:
+                self.closed = True
+                self._db.close()
+
+    def _savepoint(self) -> str:
+        self._begin()
+        self._savepoints += 1
+        name = f"cf_txn_{self._savepoints}"
+        self._db.execute(f"SAVEPOINT {name}")
+        return name
+
+    def _end_savepoint(self, name: str, ok: bool) -> None:
+        if not ok:
+            self._db.execute(f"ROLLBACK TO {name}")
+        self._db.execute(f"RELEASE {name}")
+        self._savepoints -= 1
+
+    # -- the user-facing SQL guard ------------------------------------------------------------
+    def _authorize(self, action: int, arg1: Any, arg2: Any, db: Any, trigger: Any) -> int:
+        if self._reads is not None and action == sqlite3.SQLITE_READ and isinstance(arg1, str):
+            self._reads.add(arg1)
+        if self._user_sql:
+            for table in (arg1, arg2):
+                if isinstance(table, str) and table.lower().startswith("_cf_") and action in (
+                        sqlite3.SQLITE_READ, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_DELETE,
+                        sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_ALTER_TABLE):
+                    self._denied = table
+                    return sqlite3.SQLITE_DENY
+        return sqlite3.SQLITE_OK
+
+    # -- async KV API --------------------------------------------------------------------------
+    def _check_value(self, key: str, value: Any) -> bytes:
+        data = encode_value(value)
+        if self.sqlite_backed:
+            if len(data) + len(_utf8(key)) > MAX_SQLITE_ROW_BYTES:
+                raise JsException("string or blob too big: SQLITE_TOOBIG", "Error")
+        elif len(data) > MAX_KV_BACKED_VALUE_BYTES:
+            raise JsException(f"Values cannot be larger than {MAX_KV_BACKED_VALUE_BYTES} bytes. A value of "
+                              f"size {len(data)} was provided.", "RangeError")
+        return data
+
+    def _get_one(self, key: str) -> Any:
+        row = self._db.execute(f"SELECT value FROM {KV_TABLE} WHERE key = ?", (key,)).fetchone()
+        return decode_value(row[0]) if row is not None else None
+
+    def _put_one(self, key: str, data: bytes) -> None:
+        self._db.execute(f"INSERT OR REPLACE INTO {KV_TABLE} (key, value) VALUES (?, ?)", (key, data))
+
+    def _delete_one(self, key: str) -> bool:
+        return self._db.execute(f"DELETE FROM {KV_TABLE} WHERE key = ?", (key,)).rowcount > 0
+
+    def get_now(self, keys: Any) -> Any:
+        if isinstance(keys, (list, tuple)):
+            checked = _check_keys(keys, "get", limit=not self.sqlite_backed)
+            self._op("get", False)
+            found = {k: self._get_one(k) for k in dict.fromkeys(checked)}
+            return JsObject({k: found[k] for k in sorted(found, key=_utf8) if found[k] is not None})
+        key = _check_key(keys, limit=not self.sqlite_backed)
+        self._op("get", False)
+        return self._get_one(key)
+
+    async def get(self, keys: Any, options: Any = None, **_: Any) -> Any:
+        """``get(key)`` -> value or None; ``get([k...])`` -> dict of the keys found, in key order."""
+        return self.get_now(keys)
+
+    def put_now(self, key_or_entries: Any, value: Any = _DELETED) -> None:
+        if isinstance(key_or_entries, dict) and value is _DELETED:
+            keys = _check_keys(key_or_entries.keys(), "put", limit=not self.sqlite_backed)
+            encoded = [(k, self._check_value(k, key_or_entries[k])) for k in keys]
+            self._op("put", True)
+            for k, data in encoded:
+                self._put_one(k, data)
+            return
+        if value is _DELETED:
+            raise JsException("put() takes a key and a value, or a dict of entries", "TypeError")
+        key = _check_key(key_or_entries, limit=not self.sqlite_backed)
+        data = self._check_value(key, value)
+        self._op("put", True)
+        self._put_one(key, data)
+
+    async def put(self, key_or_entries: Any, value: Any = _DELETED, options: Any = None, **_: Any) -> None:
+        """``put(key, value)`` or ``put({key: value, ...})`` (up to 128 entries)."""
+        self.put_now(key_or_entries, value)
+
+    def delete_now(self, keys: Any) -> Any:
+        if isinstance(keys, (list, tuple)):
+            checked = _check_keys(keys, "delete", limit=not self.sqlite_backed)
+            self._op("delete", True)
+            return sum(1 for k in dict.fromkeys(checked) if self._delete_one(k))
+        key = _check_key(keys, limit=not self.sqlite_backed)
+        self._op("delete", True)
+        return self._delete_one(key)
+
+    async def delete(self, keys: Any, options: Any = None, **_: Any) -> Any:
+        """``delete(key)`` -> True if it existed; ``delete([k...])`` -> how many existed."""
+        return self.delete_now(keys)
+
+    async def deleteAll(self, options: Any = None, **_: Any) -> None:  # noqa: N802 - Cloudflare's name
+        """Delete every key (and, SQLite-backed, every table).
+
+        The alarm survives unless the Worker's compatibility date is 2026-02-24 or later
+        (https://developers.cloudflare.com/changelog/2026-02-24-deleteall-deletes-alarms).
+        """
+        self._op("deleteAll", True)
+        self._db.execute(f"DELETE FROM {KV_TABLE}")
+        if self.sqlite_backed:
+            tables = [r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' "
+                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
+            for table in tables:
+                self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
+        if self.delete_all_deletes_alarm:
+            self._set_alarm_row(None)
+
+    delete_all = deleteAll
+
+    def list_now(self, options: Any = None, **kwargs: Any) -> JsObject:
+        opts = dict(to_py(options) or {})
+        opts.update(kwargs)
+        allowed = {"start", "startAfter", "end", "prefix", "reverse", "limit", "allowConcurrency", "noCache"}
+        unknown = set(opts) - allowed
+        if unknown:
+            raise JsException(f"list() got unknown option(s) {sorted(unknown)}; allowed: "
+                              f"{sorted(allowed - {'allowConcurrency', 'noCache'})}", "TypeError")
+        if opts.get("start") is not None and opts.get("startAfter") is not None:
+            raise JsException("list() cannot be called with both start and startAfter values.", "TypeError")
+        limit = opts.get("limit")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
+            raise JsException(f"list() limit must be a number, got {type(limit).__name__}", "TypeError")
+        if limit is not None and limit <= 0:
+            raise JsException("List limit must be positive.", "TypeError")  # workerd's text
+        self._op("list", False)
+        where, params = [], []
+        # TEXT compares with memcmp over UTF-8 in SQLite (BINARY collation): byte order.
+        if opts.get("start") is not None:
+            where.append("key >= ?"); params.append(str(opts["start"]))
+        if opts.get("startAfter") is not None:
+            where.append("key > ?"); params.append(str(opts["startAfter"]))
+        if opts.get("end") is not None:
+            where.append("key < ?"); params.append(str(opts["end"]))
+        prefix = opts.get("prefix")
+        sql = f"SELECT key, value FROM {KV_TABLE}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY key " + ("DESC" if opts.get("reverse") else "ASC")
+        out = JsObject()
+        for key, data in self._db.execute(sql, params):
+            if prefix and not key.startswith(prefix):
+                continue
+            out[key] = decode_value(data)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
+
+    async def list(self, options: Any = None, **kwargs: Any) -> JsObject:
+        """Entries in key order (UTF-8 bytes): start, startAfter, end, prefix, reverse, limit."""
+        return self.list_now(options, **kwargs)
+
+    async def transaction(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(txn)`` atomically; an exception (or ``txn.rollback()``) undoes its writes."""
+        name = self._savepoint()
+        txn = StorageTransaction(self)
+        ok = False
+        try:
+            result = fn(txn)
+            if inspect.isawaitable(result):
+                result = await result
+            ok = not txn.rolled_back
+            return result
+        finally:
+            self._end_savepoint(name, ok)
+
+    def transactionSync(self, fn: Callable[[], Any]) -> Any:  # noqa: N802
+        """Run synchronous ``fn()`` atomically (SQLite-backed objects); an exception rolls back."""
+        self._require_sqlite("transactionSync")
+        name = self._savepoint()
+        ok = False
+        try:
+            result = fn()
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise JsException("transactionSync() callback must be synchronous (it returned an "
+                                  "awaitable); use transaction() for async callbacks", "TypeError")
+            ok = True
+            return result
+        finally:
+            self._end_savepoint(name, ok)
+
+    transaction_sync = transactionSync
+
+    async def sync(self) -> None:
+        """Resolve when buffered writes are durable (commits them now)."""
+        self.flush()
+
+    def _require_sqlite(self, what: str) -> None:
+        if not self.sqlite_backed:
+            raise JsException(f"{what} is only available on SQLite-backed Durable Objects; declare the "
+                              "class with new_sqlite_classes in a migration", "Error")
+
+    # -- alarms ----------------------------------------------------------------------------------
+    def alarm_ms(self) -> int | None:
+        row = self._db.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'alarm'").fetchone()
+        return int(row[0]) if row is not None and row[0] is not None else None
+
+    def _set_alarm_row(self, ms: int | None) -> None:
+        if ms is None:
+            self._db.execute(f"DELETE FROM {META_TABLE} WHERE key = 'alarm'")
+        else:
+            self._db.execute(f"INSERT OR REPLACE INTO {META_TABLE} (key, value) VALUES ('alarm', ?)", (ms,))
+        if self.on_alarm_change is not None:
+            self.on_alarm_change(ms)
+
+    async def getAlarm(self, options: Any = None, **_: Any) -> int | None:  # noqa: N802
+        """The alarm time (ms since the epoch) or None."""
+        self._op("getAlarm", False)
+        if self.running_alarm is not None and not self.alarm_touched:
+            return None  # the running alarm is no longer "set" (alarms docs, getAlarm)
+        return self.alarm_ms()
+
+    async def setAlarm(self, scheduled_time: Any, options: Any = None, **_: Any) -> None:  # noqa: N802
+        """Set the object's one alarm (replacing any earlier one)."""
+        if not self.has_alarm_handler:
+            raise JsException("Your Durable Object class must have an alarm() handler in order to call "
+                              "setAlarm()", "TypeError")
+        ms = _to_millis(scheduled_time)
+        self._op("setAlarm", True)
+        if self.running_alarm is not None:
+            self.alarm_touched = True
+        self._set_alarm_row(ms)
+
+    async def deleteAlarm(self, options: Any = None, **_: Any) -> None:  # noqa: N802
+        self._op("deleteAlarm", True)
+        if self.running_alarm is not None:
+            self.alarm_touched = True
+        self._set_alarm_row(None)
+
+    get_alarm, set_alarm, delete_alarm = getAlarm, setAlarm, deleteAlarm
+
+    # -- inspection ------------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Every KV entry as plain Python (for notebooks and tests; not traced)."""
+        return {k: to_py(decode_value(v)) for k, v in self._db.execute(f"SELECT key, value FROM {KV_TABLE} ORDER BY key")}
+
+    def query(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        """Rows of a read-only SQL query, as dicts (inspection; ``_cf_`` tables allowed)."""
+        cur = self._db.execute(sql, params)
+        cols = [d[0] for d in cur.description or ()]
+        return [dict(zip(cols, row)) for row in cur.fetchall()]
+
+    def tables(self) -> list[str]:
+        return [r[0] for r in self._db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' "
+            "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")]
+
+
+class StorageTransaction:
+    """The ``txn`` passed to ``storage.transaction(fn)``: the KV API plus ``rollback()``."""
+
+    def __init__(self, storage: ObjectStorage) -> None:
+        self._storage = storage
+        self.rolled_back = False
+
+    def rollback(self) -> None:
+        """Undo this transaction's writes when the callback returns; later operations on ``txn`` fail."""
+        self.rolled_back = True
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("get", "put", "delete", "list", "getAlarm", "setAlarm", "deleteAlarm",
+                    "get_alarm", "set_alarm", "delete_alarm"):
+            if self.rolled_back:
+                # "After rollback() is called, any subsequent operations on the txn Object will
+                # fail with an exception" (storage API docs); the text is workerd's.
+                async def refused(*_: Any, **__: Any) -> Any:
+                    raise JsException(f"Cannot {name}() on rolled back transaction", "Error")
+                return refused
+            return getattr(self._storage, name)
+        raise AttributeError(f"a storage transaction has no {name!r}")
+
+
+class SqlCursor:
+    """The result of ``sql.exec()``: iterate rows (dicts), ``next()``, ``toArray()``, ``one()``, ``raw()``.
+
+    As on Cloudflare, ``rowsRead`` grows as the cursor is consumed: a row counts once SQLite has
+    stepped onto it, and SQLite steps one row ahead of the row handed out (workerd: after the first
+    ``next()`` of ten rows, ``rowsRead`` is 2). Once the cursor is exhausted, ``rowsRead`` is the
+    statement's estimate of rows scanned (see :meth:`SqlStorage.exec`), if larger.
+    """
+
+    def __init__(self, columns: list[str], rows: list[tuple], rows_read: int, rows_written: int,
+                 prior_reads: int = 0) -> None:
+        self.columnNames = JsArray(columns)
+        self._rows = rows
+        self._pos = 0
+        self._scanned = rows_read
+        self._prior = prior_reads
+        self.rowsWritten = rows_written
+
+    @property
+    def rowsRead(self) -> int:  # noqa: N802 - Cloudflare's name
+        if self._pos >= len(self._rows):
+            return self._prior + max(len(self._rows), self._scanned)
+        return self._prior + self._pos + 1  # SQLite has stepped onto the row handed out next
+
+    column_names = property(lambda self: self.columnNames)
+    rows_read = property(lambda self: self.rowsRead)
+    rows_written = property(lambda self: self.rowsWritten)
+
+    def _row(self, row: tuple) -> JsObject:
+        return JsObject({c: wrap(_as_js_number(v)) for c, v in zip(self.columnNames, row)})
+
+    def _raw_row(self, row: tuple) -> JsArray:
+        return JsArray(wrap(_as_js_number(v)) for v in row)
+
+    def _take(self) -> list[tuple]:
+        rows, self._pos = self._rows[self._pos:], len(self._rows)
+        return rows
+
+    def _advance(self) -> tuple | None:
+        if self._pos < len(self._rows):
+            self._pos += 1
+            return self._rows[self._pos - 1]
+        return None
+
+    def __iter__(self) -> Iterator[JsObject]:
+        while (row := self._advance()) is not None:
+            yield self._row(row)
+
+    def next(self) -> JsObject:
+        """JS iterator protocol: ``{done: False, value: row}``, then ``{done: True}``."""
+        row = self._advance()
+        return JsObject({"done": True}) if row is None else JsObject({"done": False, "value": self._row(row)})
+
+    def toArray(self) -> JsArray:  # noqa: N802
+        """The remaining rows."""
+        return JsArray(self._row(r) for r in self._take())
+
+    to_array = toArray
+
+    def one(self) -> JsObject:
+        rows = self._take()
+        if len(rows) != 1:
+            got = "no results" if not rows else "multiple results"
+            raise JsException(f"Expected exactly one result from SQL query, but got {got}.", "Error")
+        return self._row(rows[0])
+
+    def raw(self) -> "RawSqlCursor":
+        """The same rows as arrays of values; it shares this cursor's position."""
+        return RawSqlCursor(self)
+
+
+class RawSqlCursor:
+    """``cursor.raw()``: an iterator of rows as arrays, with ``next()`` and ``toArray()``.
+
+    It consumes the same results as its cursor: ``cursor.raw().next()`` then
+    ``cursor.toArray()`` gives the first row as an array and the rest as objects (SQL API docs).
+    """
+
+    def __init__(self, cursor: SqlCursor) -> None:
+        self._cursor = cursor
+
+    def __iter__(self) -> Iterator[JsArray]:
+        while (row := self._cursor._advance()) is not None:
+            yield self._cursor._raw_row(row)
+
+    def __next__(self) -> JsArray:
+        row = self._cursor._advance()
+        if row is None:
+            raise StopIteration
+        return self._cursor._raw_row(row)
+
+    def next(self) -> JsObject:
+        row = self._cursor._advance()
+        return JsObject({"done": True}) if row is None else JsObject({"done": False, "value": self._cursor._raw_row(row)})
+
+    def toArray(self) -> JsArray:  # noqa: N802
+        return JsArray(self._cursor._raw_row(r) for r in self._cursor._take())
+
+    to_array = toArray
+
+    @property
+    def columnNames(self) -> JsArray:  # noqa: N802
+        return self._cursor.columnNames
+
+
+#: Largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _as_js_number(value: Any) -> Any:
+    """A SQL value as Python Worker code reads it: through a JS number, so an integral REAL
+    (2.0) arrives as the int 2, as Pyodide converts it (conformance: do_sql_cursor)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+        return int(value)
+    return value
+
+
+def _split_statements(query: str) -> list[str]:
+    statements, chunk = [], ""
+    for piece in query.split(";"):
+        chunk += piece + ";"
+        if sqlite3.complete_statement(chunk):
+            if chunk.strip(" \t\r\n;"):
+                statements.append(chunk)
+            chunk = ""
+    if chunk.strip(" \t\r\n;"):
+        statements.append(chunk[:-1])
+    return statements
+
+
+#: JavaScript numbers are doubles: Pyodide turns a Python int within 2**53 into one, and workerd
+#: binds every JS number as REAL (``typeof(?)`` is 'real'; tests/conformance, do_sql). Larger
+#: ints arrive as BigInt and bind as INTEGER.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _bind_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return float(value) if abs(value) <= MAX_SAFE_INTEGER else value
+    if value is None or isinstance(value, (float, str, bytes)):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise JsException(f"SQL bindings must be null, numbers, strings or bytes; got "
+                      f"{type(value).__name__}", "TypeError")
+
+
+_WRITE_RE = re.compile(r"^(\s|--[^\n]*\n|/\*.*?\*/)*(UPDATE|DELETE)\b", re.I | re.S)
+#: Statements that may scan tables (the others, DDL and PRAGMA, get no query plan).
+_READING_RE = re.compile(r"^(\s|--[^\n]*\n|/\*.*?\*/)*(SELECT|WITH|UPDATE|DELETE|INSERT|REPLACE|VALUES)\b", re.I | re.S)
+_LIMIT_RE = re.compile(r"\bLIMIT\b", re.I)
+_SCAN_RE = re.compile(r"^SCAN (\w+)")
+
+
+def _scan_estimate(storage: "ObjectStorage", stmt: str, params: tuple) -> int:
+    """Rows a statement reads by scanning whole tables, from SQLite's query plan.
+
+    Python's sqlite3 does not expose ``sqlite3_stmt_status``, so rows read are estimated: each
+    full ``SCAN`` of a table in ``EXPLAIN QUERY PLAN`` reads all its rows (``SELECT count(*)``,
+    a ``WHERE`` on an unindexed column, an ``UPDATE`` that scans: what workerd reports). A
+    ``SEARCH`` reads what it returns or changes, counted by the caller. With ``LIMIT`` a scan
+    may stop early, so no estimate is made (rowsRead is then the rows stepped onto); sorts
+    (workerd counts the sorter's rows again) and joins are undercounted.
+    """
+    if not _READING_RE.match(stmt) or _LIMIT_RE.search(stmt):
+        return 0
+    db = storage._db
+    storage._reads = set()
+    try:
+        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + stmt, params)]
+        reads = {t.lower(): t for t in storage._reads}
+    except sqlite3.Error:
+        return 0  # the statement itself will raise the error
+    finally:
+        storage._reads = None
+    total = 0
+    for detail in plan:
+        match = _SCAN_RE.match(detail)
+        if match is None or match.group(1) == "CONSTANT":
+            continue
+        table = reads.get(match.group(1).lower())
+        if table is None and len(reads) == 1:  # an alias of the one table read
+            table = next(iter(reads.values()))
+        if table is None or table.lower().startswith("_cf_"):
+            continue
+        total += db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return total
+
+
+class SqlStorage:
+    """``ctx.storage.sql``: ``exec(query, *bindings)`` and ``databaseSize``."""
+
+    def __init__(self, storage: ObjectStorage) -> None:
+        self._storage = storage
+
+    def exec(self, query: str, *bindings: Any) -> SqlCursor:
+        """Run one or more statements; the cursor holds the last statement's rows."""
+        s = self._storage
+        if not isinstance(query, str):
+            raise JsException("sql.exec() takes the query as a string", "TypeError")
+        if len(query.encode("utf-8")) > MAX_SQL_STATEMENT_BYTES:
+            raise JsException(f"SQL statement too long (over {MAX_SQL_STATEMENT_BYTES} bytes): SQLITE_TOOBIG", "Error")
+        if len(bindings) > MAX_SQL_BOUND_PARAMETERS:
+            raise JsException("too many SQL variables: SQLITE_ERROR", "Error")
+        statements = _split_statements(query)
+        for stmt in statements:
+            if _TRANSACTION_RE.match(re.sub(r"^(\s|--[^\n]*\n|/\*.*?\*/)*", "", stmt, flags=re.S)):
+                raise JsException(TRANSACTION_STATEMENT_ERROR, "Error")
+        params = tuple(_bind_value(b) for b in bindings)
+        s._op("sql", False)
+        before = s._db.total_changes
+        columns: list[str] = []
+        rows: list[tuple] = []
+        s._user_sql, s._denied = True, None
+        prior_reads = 0  # rows read by the statements before the last one
+        estimate = 0
+        stmt = ""
+        try:
+            for i, stmt in enumerate(statements):
+                if i:
+                    prior_reads += max(len(rows), estimate)
+                stmt_params = params if i == len(statements) - 1 else ()
+                changes_before = s._db.total_changes
+                estimate = _scan_estimate(s, stmt, stmt_params)
+                cur = s._db.execute(stmt, stmt_params)
+                columns = [d[0] for d in cur.description or ()]
+                rows = cur.fetchall()
+                # An UPDATE or DELETE reads at least the rows it changes (workerd counts them).
+                if _WRITE_RE.match(stmt):
+                    estimate = max(estimate, s._db.total_changes - changes_before)
+        except sqlite3.Error as exc:
+            if s._denied is not None:
+                raise JsException(f"access to {s._denied} is prohibited: SQLITE_AUTH", "Error") from None
+            raise JsException(describe(exc, stmt), "Error") from None
+        finally:
+            s._user_sql = False
+        written = s._db.total_changes - before
+        s.pending_writes += written
+        return SqlCursor(columns, rows, rows_read=estimate, rows_written=written, prior_reads=prior_reads)
+
+    @property
+    def databaseSize(self) -> int:  # noqa: N802
+        """Bytes used by the database (pages x page size)."""
+        db = self._storage._db
+        return db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+
+    database_size = databaseSize
+
+
+class SyncKV:
+    """``ctx.storage.kv``: the synchronous KV API of SQLite-backed objects (same ``_cf_KV`` table)."""
+
+    def __init__(self, storage: ObjectStorage) -> None:
+        self._storage = storage
+
+    def get(self, key: str) -> Any:
+        return self._storage.get_now(key)
+
+    def put(self, key: str, value: Any) -> None:
+        self._storage.put_now(key, value)
+
+    def delete(self, key: str) -> bool:
+        return bool(self._storage.delete_now(key))
+
+    def list(self, options: Any = None, **kwargs: Any) -> JsArray:
+        """``[key, value]`` pairs in key order (same options as the async ``list``)."""
+        return JsArray(JsArray([k, v]) for k, v in self._storage.list_now(options, **kwargs).items())
