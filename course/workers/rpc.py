@@ -15,6 +15,15 @@ from typing import Any
 
 from course.workers.jsproxy import JsArray, JsBuffer, JsDate, JsObject, wrap
 
+#: Names that are never RPC methods, on a WorkerEntrypoint or a DurableObject
+#: (https://developers.cloudflare.com/workers/runtime-apis/rpc/reserved-methods/): ``fetch`` and
+#: ``connect`` keep their Fetch/socket semantics (call ``stub.fetch``), the handlers and system
+#: events (queue, scheduled, tail, trace, alarm, webSocket*) are delivered by the platform only,
+#: and ``dup``, ``constructor``, ``env``, ``ctx`` are the stub's or the instance's own.
+RESERVED_RPC_NAMES = frozenset({"fetch", "connect", "queue", "scheduled", "tail", "trace", "alarm",
+                                "webSocketMessage", "webSocketClose", "webSocketError", "dup",
+                                "constructor", "env", "ctx"})
+
 
 def _refuse(value: Any) -> None:
     if isinstance(value, (tuple, bytearray)):

@@ -72,7 +72,7 @@ from typing import Any, Iterable, Mapping
 from course.workers.jsproxy import JsBuffer, JsDate, JsException, to_py, wrap
 
 from course.runtime.kernel.config import ConfigError, QueueConsumer
-from course.runtime.bindings.services import structured_clone
+from course.runtime.kernel.clone import structured_clone
 
 LIMITS_DOC = "https://developers.cloudflare.com/queues/platform/limits/"
 

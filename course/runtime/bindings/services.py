@@ -23,86 +23,15 @@ over RPC, ``connect()`` sockets, and promise pipelining (``await env.X.a().b()``
 """
 from __future__ import annotations
 
-import datetime as _dt
 from typing import Any
 
+from course.runtime.kernel.clone import structured_clone
 from course.workers.context import current_worker
 from course.workers.entrypoints import ExecutionContext, WorkerEntrypoint
 from course.workers.http import Request, Response
-from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject
+from course.workers.jsproxy import JsException
+from course.workers.rpc import RESERVED_RPC_NAMES
 
-#: Methods of a WorkerEntrypoint that are handlers or lifecycle, never reachable over RPC
-#: (https://developers.cloudflare.com/workers/runtime-apis/rpc/reserved-methods/).
-RESERVED_RPC_NAMES = frozenset({"fetch", "connect", "queue", "scheduled", "tail", "trace", "alarm",
-                                "webSocketMessage", "webSocketClose", "webSocketError", "dup",
-                                "constructor", "env", "ctx"})
-
-
-# -- structured clone ------------------------------------------------------------------------
-def structured_clone(value: Any) -> Any:
-    """A deep copy restricted to what the structured clone algorithm accepts.
-
-    Primitives, str, bytes (ArrayBuffer), dict (object/Map), list/tuple (Array), set (Set),
-    datetime (Date) and exceptions (Error) are copied; shared references and cycles are kept.
-    Containers come back as the JS proxies Worker code sees (``JsObject``, ``JsArray``,
-    ``JsBuffer``). Anything else (a function, an arbitrary class instance) raises
-    ``DataCloneError`` as workerd does
-    (https://developer.mozilla.org/en-US/docs/Web/API/Web_Workers_API/Structured_clone_algorithm).
-    Used by service-binding RPC and by Queues' ``v8`` content type.
-    """
-    return _clone(value, {}, "value")
-
-
-def _clone(value: Any, memo: dict[int, Any], where: str) -> Any:
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (_dt.datetime, _dt.date)):
-        return value  # immutable, like a copied Date
-    key = id(value)
-    if key in memo:
-        return memo[key]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        out: Any = JsBuffer(bytes(value))
-        memo[key] = out
-        return out
-    if isinstance(value, dict):
-        obj = JsObject()
-        memo[key] = obj
-        for k, v in value.items():
-            if not isinstance(k, (str, int, float, bool)) and k is not None:
-                raise JsException(f"Could not serialize {where}: key {k!r} of type "
-                                  f"{type(k).__name__} is not cloneable", "DataCloneError")
-            dict.__setitem__(obj, k, _clone(v, memo, f"{where}[{k!r}]"))
-        return obj
-    if isinstance(value, (list, tuple)):
-        arr = JsArray()
-        memo[key] = arr
-        for i, v in enumerate(value):
-            arr.append(_clone(v, memo, f"{where}[{i}]"))
-        return arr
-    if isinstance(value, (set, frozenset)):
-        s: set[Any] = set()
-        memo[key] = s
-        for v in value:
-            s.add(_clone(v, memo, where))
-        return s
-    if isinstance(value, BaseException):
-        copy = type(value)(*value.args) if _reconstructible(value) else Exception(str(value))
-        memo[key] = copy
-        return copy
-    if isinstance(value, (Request, Response)):
-        return value.clone()  # RPC may carry a Request/Response; its body is copied
-    raise JsException(f"Could not serialize {where}: {type(value).__name__} objects cannot be "
-                      "structured-cloned (send plain data: dict, list, str, numbers, bytes, datetime)",
-                      "DataCloneError")
-
-
-def _reconstructible(exc: BaseException) -> bool:
-    try:
-        type(exc)(*exc.args)
-        return True
-    except Exception:  # noqa: BLE001 - an exception class with a custom __init__
-        return False
 
 
 # -- the binding -----------------------------------------------------------------------------

@@ -177,6 +177,26 @@ class Runtime:
         future = asyncio.run_coroutine_threadsafe(self._enter(awaitable, hold), self._loop)
         return await asyncio.wrap_future(future)
 
+    def run_on_loop(self, fn: Callable[[], T]) -> T:
+        """Run the plain function ``fn`` on the runtime's loop and return its result.
+
+        The one way code outside the loop (a notebook, a test, the HTTP server) touches loop-owned
+        state such as an object's storage: at once when already on the loop, else blocking until
+        the loop has run it (without holding virtual time).
+        """
+        if self.on_loop_thread():
+            return fn()
+        return self.call(self._run_fn(fn), hold=False)
+
+    async def run_on_loop_async(self, fn: Callable[[], T]) -> T:
+        """The awaitable twin of :meth:`run_on_loop`, from any event loop."""
+        if self.on_loop_thread():
+            return fn()
+        return await self.call_async(self._run_fn(fn), hold=False)
+
+    async def _run_fn(self, fn: Callable[[], T]) -> T:
+        return fn()
+
     # -- randomness --------------------------------------------------------------------------
     def rng(self, purpose: str) -> random.Random:
         """A random stream for one purpose, fixed by the seed (adding a purpose shifts no other)."""
@@ -450,11 +470,7 @@ class Runtime:
             at = when if self.clock.virtual else when - self.clock.now() + self._loop.time()
             return self._loop.call_at(at, fire)
 
-        if self.on_loop_thread():
-            return schedule()
-        box: concurrent.futures.Future[asyncio.TimerHandle] = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(lambda: box.set_result(schedule()))
-        return box.result()
+        return self.run_on_loop(schedule)
 
     async def _drain(self) -> None:
         while True:

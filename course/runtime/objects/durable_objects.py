@@ -34,9 +34,11 @@ from typing import Any, Callable, Iterable
 from course.workers.context import current_actor, current_region, current_runtime, current_worker
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException, JsObject, to_py
+from course.workers.rpc import RESERVED_RPC_NAMES
 
 from course.runtime.kernel.config import ConfigError
-from course.runtime.objects.storage import ObjectStorage, structured_clone
+from course.runtime.kernel.clone import structured_clone
+from course.runtime.objects.storage import ObjectStorage
 from course.runtime.objects.websockets import HIBERNATION_IDLE_SECONDS, HibernationAPI, hibernatable_count, object_reset
 from course.runtime.kernel.worker import call_relaxed
 
@@ -59,11 +61,6 @@ INSTANCE_RESET_MESSAGE = ("Connection closed: this Durable Object instance is no
                           "Reconnect or retry the request.")
 #: The same page's error for an object reset by a code update (``rt.crash(..., code_update=True)``).
 CODE_UPDATE_RESET_MESSAGE = "Durable Object reset because its code was updated."
-#: Names that are not RPC methods on a DurableObject
-#: (https://developers.cloudflare.com/workers/runtime-apis/rpc/reserved-methods/): fetch has
-#: Fetch semantics (use ``stub.fetch``), the rest are system events or disallowed.
-RPC_RESERVED_NAMES = frozenset({"fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError",
-                                "dup", "constructor"})
 #: "To help mitigate deadlocks there is a 30 second timeout applied when executing the callback. If
 #: this timeout is exceeded, the Durable Object will be reset."
 #: (https://developers.cloudflare.com/durable-objects/api/state/#blockconcurrencywhile)
@@ -299,7 +296,7 @@ class DurableObjectStub:
 
     async def _rpc(self, method: str, args: tuple, kwargs: dict, *, property_read: bool = False) -> Any:
         host = self._namespace.host
-        if method.startswith("_") or method in RPC_RESERVED_NAMES:
+        if method.startswith("_") or method in RESERVED_RPC_NAMES:
             why = ("names starting with '_' are private" if method.startswith("_")
                    else f"{method} is reserved (https://developers.cloudflare.com/workers/runtime-apis/rpc/reserved-methods/)")
             raise JsException(f'The RPC receiver does not implement the method "{method}". ({why})', "TypeError")
@@ -1076,25 +1073,15 @@ def _resolve(runtime: Any, binding: str, name: Any) -> tuple[ObjectClass, str]:
     return ns.host, hex_id
 
 
-def _on_loop(runtime: Any, fn: Callable[[], Any]) -> Any:
-    if runtime.on_loop_thread():
-        return fn()
-
-    async def call() -> Any:
-        current_runtime.set(runtime)
-        return fn()
-    return runtime.call(call(), hold=False)
-
-
 def evict(runtime: Any, binding: str, name: Any) -> bool:
     host, hex_id = _resolve(runtime, binding, name)
-    return _on_loop(runtime, lambda: host.evict(hex_id, reason="manual"))
+    return runtime.run_on_loop(lambda: host.evict(hex_id, reason="manual"))
 
 
 def crash(runtime: Any, binding: str, name: Any, *, code_update: bool = False) -> bool:
     host, hex_id = _resolve(runtime, binding, name)
     error = reset_error(CODE_UPDATE_RESET_MESSAGE if code_update else INSTANCE_RESET_MESSAGE)
-    return _on_loop(runtime, lambda: host.crash(hex_id, reason="code_update" if code_update else "crash", error=error))
+    return runtime.run_on_loop(lambda: host.crash(hex_id, reason="code_update" if code_update else "crash", error=error))
 
 
 def objects(runtime: Any, binding: str | None = None) -> list[ObjectInfo]:
@@ -1113,4 +1100,4 @@ def objects(runtime: Any, binding: str | None = None) -> list[ObjectInfo]:
 
 def storage_view(runtime: Any, binding: str, name: Any) -> StorageView:
     host, hex_id = _resolve(runtime, binding, name)
-    return StorageView(runtime, _on_loop(runtime, lambda: host.storage(hex_id)))
+    return StorageView(runtime, runtime.run_on_loop(lambda: host.storage(hex_id)))

@@ -22,6 +22,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from course.runtime.kernel.clone import structured_clone
 from course.runtime.kernel.sqlite_errors import describe
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, to_py, wrap
 
@@ -65,58 +66,6 @@ TRANSACTION_STATEMENT_ERROR = (
 _TRANSACTION_RE = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 _DELETED = object()
-
-
-# -- structured clone ------------------------------------------------------------------------
-def data_clone_error(value: Any) -> JsException:
-    return JsException(f'Could not serialize object of type "{type(value).__name__}". This type '
-                       "does not support serialization.", "DataCloneError")
-
-
-def structured_clone(value: Any, *, passthrough: tuple[type, ...] = (), _memo: dict[int, Any] | None = None) -> Any:
-    """A deep copy limited to what the structured clone algorithm accepts (plain containers).
-
-    dict -> JsObject, list/tuple -> JsArray, bytes -> JsBuffer; str, numbers, bool, None,
-    datetime, sets and exceptions copy; anything else raises ``DataCloneError``.
-    ``passthrough`` types (stubs, Requests...) cross the boundary as they are.
-    """
-    memo = {} if _memo is None else _memo
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if passthrough and isinstance(value, passthrough):
-        return value
-    key = id(value)
-    if key in memo:
-        return memo[key]
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return JsBuffer(bytes(value))
-    if isinstance(value, (_dt.datetime, _dt.date)):
-        return value
-    if hasattr(value, "model_dump") and callable(value.model_dump) and not isinstance(value, type):
-        raise data_clone_error(value)
-    if isinstance(value, dict):
-        out_d = JsObject()
-        memo[key] = out_d
-        for k, v in value.items():
-            if not isinstance(k, (str, int, float)):
-                raise data_clone_error(k)
-            out_d[k] = structured_clone(v, passthrough=passthrough, _memo=memo)
-        return out_d
-    if isinstance(value, (list, tuple)):
-        out_l = JsArray()
-        memo[key] = out_l
-        out_l.extend(structured_clone(v, passthrough=passthrough, _memo=memo) for v in value)
-        return out_l
-    if isinstance(value, (set, frozenset)):
-        return {structured_clone(v, passthrough=passthrough, _memo=memo) for v in value}
-    if isinstance(value, BaseException):
-        import copy
-
-        try:
-            return copy.copy(value)
-        except Exception:  # noqa: BLE001
-            return Exception(str(value))
-    raise data_clone_error(value)
 
 
 def encode_value(value: Any) -> bytes:

@@ -48,6 +48,7 @@ import json
 import os
 from typing import Any, Callable, Iterable
 
+from course.runtime.kernel.clone import structured_clone
 from course.workers.context import current_actor, current_runtime, current_worker
 from course.workers.http import Request
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, to_py
@@ -267,8 +268,6 @@ class WebSocket:
     # -- the hibernation API's socket extensions ------------------------------------------------
     def serializeAttachment(self, value: Any) -> None:  # noqa: N802
         """Keep a structured-clone copy of ``value`` with the connection (survives hibernation)."""
-        from course.runtime.objects.storage import structured_clone
-
         clone = to_py(structured_clone(value))
         encoded = json.dumps(clone, default=_json_default, separators=(",", ":"))
         if len(encoded.encode("utf-8")) > MAX_ATTACHMENT_BYTES:
@@ -1031,11 +1030,6 @@ class WebSocketService:
             accept["subprotocol"] = protocol
         await send(accept)
 
-        async def on_loop(fn: Callable[[], Any]) -> Any:
-            async def run() -> Any:
-                return fn()
-            return await rt.call_async(run(), hold=False)
-
         async def pump_out() -> None:
             assert end._queue is not None
             while True:
@@ -1066,13 +1060,13 @@ class WebSocketService:
                     if data is None:
                         data = message.get("bytes") or b""
                     if end.readyState != CLOSED and not end._close_sent:
-                        await on_loop(lambda d=data: end.send(d))
+                        await rt.run_on_loop_async(lambda d=data: end.send(d))
                 elif message["type"] == "websocket.disconnect":
                     code = message.get("code", 1005)
                     if code in _SENDABLE_CLOSE_CODES:
-                        await on_loop(lambda: end.close(code, message.get("reason") or ""))
+                        await rt.run_on_loop_async(lambda: end.close(code, message.get("reason") or ""))
                     else:
-                        await on_loop(lambda: end._drop_connection(ABNORMAL_CLOSURE, ""))
+                        await rt.run_on_loop_async(lambda: end._drop_connection(ABNORMAL_CLOSURE, ""))
                     break
         finally:
             if not writer.done():
