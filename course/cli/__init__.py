@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from typing import Callable, Sequence
 
 #: name -> "module:function" that adds the subcommand's parser (called with the subparsers).

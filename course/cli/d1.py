@@ -76,8 +76,8 @@ def format_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def run_execute(args: argparse.Namespace) -> int:
-    from course.runtime.bindings.d1 import D1MigrationError, D1Service, database_key
-    from course.runtime.kernel.runtime import Runtime
+    from course.runtime.bindings.d1 import D1, D1MigrationError, database_key
+    from course.runtime.platform import Runtime
 
     directory = Path(args.directory)
     try:
@@ -104,7 +104,7 @@ def run_execute(args: argparse.Namespace) -> int:
     persist = args.persist_to if args.persist_to is not None else config.root / ".wrangler" / "state"
     rt = Runtime(persist_to=persist)
     try:
-        store = rt.service("d1", D1Service).store(database_key(entry))
+        store = D1.of(rt).store(database_key(entry))
         try:
             store.apply_migrations(config.root / entry.migrations_dir, entry.migrations_table)
             results = store.execute_script(sql)

@@ -5,7 +5,8 @@
 """
 from course.runtime.kernel.clock import Clock
 from course.runtime.kernel.config import ConfigError, WranglerConfig, load_config
-from course.runtime.kernel.runtime import DEFAULT_BASE_URL, LogLine, Runtime, load
+from course.runtime.kernel.runtime import DEFAULT_BASE_URL, LogLine
+from course.runtime.platform import Runtime, load
 from course.runtime.kernel.trace import Trace, TraceEvent
 from course.runtime.kernel.worker import Env, Worker, WorkerLoadError
 

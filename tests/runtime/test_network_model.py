@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from course.runtime import Runtime
-from course.runtime.bindings.kv import KVEntry, KVService
+from course.runtime.bindings.kv import KV, KVEntry
 from course.runtime.net.regions import ONE_WAY_LATENCY_MS, REGIONS, one_way_ms
 from course.runtime.edges.transport import WorkerTransport
 from course.runtime.objects.websockets import WebSocketClosed
@@ -162,7 +162,7 @@ def test_unknown_region_and_hint_are_rejected_clearly(net: Runtime) -> None:
 def test_kv_propagation_follows_the_latency_model_when_configured(net: Runtime) -> None:
     """KV keeps its documented 60 s by default; rt.regions.use_for_kv() makes it base + latency.
     https://developers.cloudflare.com/kv/concepts/how-kv-works/"""
-    store = net.service("kv", KVService).store("demo")
+    store = KV.of(net).store("demo")
     store.write("k", KVEntry(b"v", None, None), "weur")
     net.clock.advance(1.0)
     assert store.get("k", region="apac") is None  # default: up to 60 s

@@ -37,6 +37,7 @@ import sqlite3
 import threading
 from typing import Any, Mapping
 
+from course.runtime.kernel.plugins import Plugin, ServiceSlot
 from course.workers.jsproxy import JsException
 
 from course.runtime.kernel.config import ConfigError
@@ -129,7 +130,7 @@ def data_point_row(point: Any, dataset: str, timestamp: str) -> dict[str, Any]:
 
 
 class AnalyticsStore:
-    """All data points written in one runtime, in one SQLite table (``rt.service("analytics", ...)``)."""
+    """All data points written in one runtime, in one SQLite table (``analytics(rt)``)."""
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -199,9 +200,13 @@ class AnalyticsStore:
             self._db.close()
 
 
+#: The runtime's Analytics Engine data points.
+ANALYTICS: ServiceSlot[AnalyticsStore] = ServiceSlot("analytics", AnalyticsStore)
+
+
 def analytics(runtime: Any) -> AnalyticsStore:
     """The runtime's Analytics Engine store, for queries from Python."""
-    return runtime.service("analytics", AnalyticsStore)
+    return ANALYTICS.of(runtime)
 
 
 class AnalyticsEngineDataset:
@@ -239,3 +244,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, object]:
             raise ConfigError(path, str(exc), key=f"analytics_engine_datasets[{i}].dataset") from None
         out[d.binding] = AnalyticsEngineDataset(runtime, d.binding, name)
     return out
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('analytics', ("analytics_engine_datasets",), bind)

@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from croniter import croniter
 
+from course.runtime.kernel.plugins import Plugin, ServiceSlot
 from course.runtime.kernel.config import ConfigError
 
 DOC = "https://developers.cloudflare.com/workers/configuration/cron-triggers/"
@@ -178,7 +179,7 @@ class CronSchedule:
 
 
 class CronService:
-    """Every cron schedule of one runtime (``rt.service("crons", CronService)``)."""
+    """Every cron schedule of one runtime (``crons(rt)``)."""
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -236,9 +237,13 @@ class CronService:
                 s._timer.cancel()
 
 
+#: The runtime's cron schedules.
+CRONS: ServiceSlot[CronService] = ServiceSlot("crons", CronService)
+
+
 def crons(runtime: Any) -> CronService:
     """The runtime's cron schedules, for inspection and direct triggering."""
-    return runtime.service("crons", CronService)
+    return CRONS.of(runtime)
 
 
 def trigger(runtime: Any, cron: str | None = None, worker: str | None = None,
@@ -279,3 +284,7 @@ def attach(runtime: Any, worker: Any) -> None:
     service = crons(runtime)
     for expression in _validate(worker):
         service.add(worker.name, expression)
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('cron', ("triggers",), bind, attach)

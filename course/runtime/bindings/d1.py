@@ -39,7 +39,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from course.runtime.kernel.plugins import bound_store
+from course.runtime.kernel.plugins import Plugin, ServiceSlot, StoreRegistry
 from course.runtime.kernel.sqlite_errors import describe, result_code
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, to_py, wrap
 
@@ -535,23 +535,12 @@ class _SessionStatement(D1PreparedStatement):
         return result
 
 
-class D1Service:
-    """Every D1 database of one runtime, by database key (``rt.service("d1", D1Service)``)."""
+def _d1_registry(runtime: Any) -> StoreRegistry[D1Store]:
+    return StoreRegistry(runtime, "d1", "D1", lambda key, path: D1Store(key, runtime.clock, path=path))
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-        self.stores: dict[str, D1Store] = {}
-        self.bindings: dict[tuple[str, str], str] = {}
 
-    def store(self, key: str) -> D1Store:
-        if key not in self.stores:
-            path = self.runtime.state_path("d1", f"{key}.sqlite")
-            self.stores[key] = D1Store(key, self.runtime.clock, path=path)
-        return self.stores[key]
-
-    def close(self) -> None:
-        for store in self.stores.values():
-            store.close()
+#: Every D1 database of one runtime, by database key.
+D1: ServiceSlot[StoreRegistry[D1Store]] = ServiceSlot("d1", _d1_registry)
 
 
 def database_key(entry: Any) -> str:
@@ -560,24 +549,27 @@ def database_key(entry: Any) -> str:
 
 
 def bind(runtime: Any, worker: Any) -> dict[str, D1Database]:
-    service: D1Service = runtime.service("d1", D1Service)
+    service = D1.of(runtime)
     out: dict[str, D1Database] = {}
     for entry in worker.config.d1_databases:
         key = database_key(entry)
-        store = service.store(key)
+        store = service.bind(worker.name, entry.binding, key)
         if worker.config.path is not None:  # a project on disk: apply its migrations
             applied = store.apply_migrations(worker.config.root / entry.migrations_dir, entry.migrations_table)
             if applied:
                 runtime.trace.record("d1", op="migrations", binding=entry.binding, database=key, applied=applied)
-        service.bindings[(worker.name, entry.binding)] = key
         out[entry.binding] = D1Database(runtime, entry.binding, store)
     return out
 
 
 def d1_database(runtime: Any, binding: str, worker: str | None = None) -> D1Store:
     """The database behind ``env.<binding>`` of ``worker`` (default: the main Worker)."""
-    return bound_store(runtime, runtime.service("d1", D1Service), "D1", binding, worker)
+    return D1.of(runtime).bound(binding, worker)
 
 
-__all__ = ["D1Database", "D1DatabaseSession", "D1MigrationError", "D1PreparedStatement", "D1Service", "D1Store",
+__all__ = ["D1Database", "D1DatabaseSession", "D1MigrationError", "D1PreparedStatement", "D1", "D1Store",
            "bind", "d1_database", "split_statements"]
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('d1', ("d1_databases",), bind)

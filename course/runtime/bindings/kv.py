@@ -29,7 +29,7 @@ Inspection from Python (a notebook, a test), safe from any thread::
     store.keys()                         # live keys, newest writes (ignoring propagation)
     store.get("k")                       # the value as str (bytes: store.entry("k").value)
     store.keys(region="ams")             # what code in region "ams" sees right now
-    store.propagation_delay = 10         # this namespace; rt.service("kv", KVService) for all
+    store.propagation_delay = 10         # this namespace; KV.of(rt) for all
 
 State lives in memory, or in SQLite at ``rt.state_path("kv", <namespace id>.sqlite)`` when the
 runtime has ``persist_to``.
@@ -46,7 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course.runtime.kernel.plugins import bound_store
+from course.runtime.net.regions import NETWORK
+from course.runtime.kernel.plugins import Plugin, ServiceSlot, StoreRegistry
 from course.workers.context import current_region
 from course.workers.jsproxy import JsBuffer, JsException, JsObject, to_py, wrap
 
@@ -223,7 +224,7 @@ class KVStore:
         """Propagation seconds from ``src`` to ``dst``: the region model's if it is configured
         for KV (``rt.regions.use_for_kv()``), else ``default``."""
         runtime = getattr(self._service, "runtime", None)
-        model = runtime.platform.get("regions") if runtime is not None else None
+        model = NETWORK.peek(runtime) if runtime is not None else None
         by_model = model.kv_delay(src, dst) if model is not None else None
         return default if by_model is None else by_model
 
@@ -233,7 +234,7 @@ class KVStore:
         if not versions:
             return
         runtime = getattr(self._service, "runtime", None)
-        model = runtime.platform.get("regions") if runtime is not None else None
+        model = NETWORK.peek(runtime) if runtime is not None else None
         delay = max(self.propagation_delay, model.kv_max_delay() if model is not None else 0.0)
         for i in range(len(versions) - 1, -1, -1):
             if versions[i].at + delay <= now:
@@ -333,27 +334,21 @@ class KVStore:
         return f"<KVStore {self.namespace_id!r} keys={len(self)}>"
 
 
-class KVService:
-    """Every KV namespace of one runtime, by namespace id (``rt.service("kv", KVService)``)."""
+class KVService(StoreRegistry[KVStore]):
+    """Every KV namespace of one runtime, by namespace id (``KV.of(rt)``), with KV-wide settings."""
 
     def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
+        super().__init__(runtime, "kv", "KV", self._open)
         self.propagation_delay = DEFAULT_PROPAGATION_DELAY
         #: raise 429 on a second write to one key within a second (else only trace it)
         self.enforce_write_rate = False
-        self.stores: dict[str, KVStore] = {}
-        #: binding name -> namespace id, per Worker name
-        self.bindings: dict[tuple[str, str], str] = {}
 
-    def store(self, namespace_id: str) -> KVStore:
-        if namespace_id not in self.stores:
-            path = self.runtime.state_path("kv", f"{namespace_id}.sqlite")
-            self.stores[namespace_id] = KVStore(namespace_id, self.runtime.clock, path=path, service=self)
-        return self.stores[namespace_id]
+    def _open(self, namespace_id: str, path: Path | None) -> KVStore:
+        return KVStore(namespace_id, self.runtime.clock, path=path, service=self)
 
-    def close(self) -> None:
-        for store in self.stores.values():
-            store.close()
+
+#: The runtime's KV namespaces.
+KV: ServiceSlot[KVService] = ServiceSlot("kv", KVService)
 
 
 def _decode(value: bytes, type_: str, op: str) -> Any:
@@ -554,18 +549,14 @@ def namespace_id(entry: Any) -> str:
 
 
 def bind(runtime: Any, worker: Any) -> dict[str, KVNamespace]:
-    service: KVService = runtime.service("kv", KVService)
-    out: dict[str, KVNamespace] = {}
-    for entry in worker.config.kv_namespaces:
-        ns = namespace_id(entry)
-        service.bindings[(worker.name, entry.binding)] = ns
-        out[entry.binding] = KVNamespace(runtime, entry.binding, service.store(ns))
-    return out
+    service = KV.of(runtime)
+    return {entry.binding: KVNamespace(runtime, entry.binding, service.bind(worker.name, entry.binding, namespace_id(entry)))
+            for entry in worker.config.kv_namespaces}
 
 
 def kv_store(runtime: Any, binding: str, worker: str | None = None) -> KVStore:
     """The store behind ``env.<binding>`` of ``worker`` (default: the main Worker), for inspection."""
-    return bound_store(runtime, runtime.service("kv", KVService), "KV", binding, worker)
+    return KV.of(runtime).bound(binding, worker)
 
 
 def set_write_rate_limit(runtime: Any, enforce: bool = True) -> None:
@@ -573,15 +564,19 @@ def set_write_rate_limit(runtime: Any, enforce: bool = True) -> None:
     (https://developers.cloudflare.com/kv/platform/limits/: "Writes to same key: 1 per second").
     Off by default, as in ``wrangler dev``; over-fast writes are traced either way
     (``write_rate_exceeded`` on the ``kv`` put event)."""
-    runtime.service("kv", KVService).enforce_write_rate = bool(enforce)
+    KV.of(runtime).enforce_write_rate = bool(enforce)
 
 
 def set_propagation_delay(runtime: Any, seconds: float) -> None:
     """Set the cross-region propagation delay of every KV namespace without its own setting."""
     if seconds < 0:
         raise ValueError(f"propagation delay must be >= 0 seconds, got {seconds}")
-    runtime.service("kv", KVService).propagation_delay = float(seconds)
+    KV.of(runtime).propagation_delay = float(seconds)
 
 
 __all__ = ["KVEntry", "KVNamespace", "KVService", "KVStore", "LATEST", "bind", "kv_store",
                           "set_propagation_delay", "set_write_rate_limit"]
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('kv', ("kv_namespaces",), bind)

@@ -69,6 +69,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from course.runtime.net.faults import FAULTS
+from course.runtime.kernel.plugins import Plugin, ServiceSlot
 from course.workers.jsproxy import JsBuffer, JsDate, JsException, to_py, wrap
 
 from course.runtime.kernel.config import ConfigError, QueueConsumer
@@ -473,7 +475,7 @@ class Queue:
         rt = self.service.runtime
         consumer = self.consumer
         assert consumer is not None
-        faults = rt.platform.get("faults")
+        faults = FAULTS.peek(rt)
         if faults is not None:
             # rt.faults.drop(rate, target="queue:NAME"): the delivery is lost in transit, so the
             # message comes back as if the consumer had failed it.
@@ -522,7 +524,7 @@ class Queue:
         self.acked += 1
         rt.trace.record("queue_ack", queue=self.name, id=m.id, attempts=m.attempts)
         rate = self.duplicate_rate if self.duplicate_rate is not None else self.service.duplicate_rate
-        faults = rt.platform.get("faults")
+        faults = FAULTS.peek(rt)
         if (rate and self.service._dup_rng.random() < rate) or (
                 faults is not None and faults.should_duplicate(f"queue:{self.name}")):
             # At-least-once: the ack was "lost", so the platform delivers the message again.
@@ -559,7 +561,7 @@ class Queue:
 
 
 class QueueService:
-    """Every queue of one runtime, by name (``rt.service("queues", QueueService)``)."""
+    """Every queue of one runtime, by name (``queues(rt)``)."""
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -643,9 +645,13 @@ class QueueService:
                     handle.cancel()
 
 
+#: Every queue of the runtime.
+QUEUES: ServiceSlot[QueueService] = ServiceSlot("queues", QueueService)
+
+
 def queues(runtime: Any) -> QueueService:
     """The runtime's queues, for inspection and fault injection."""
-    return runtime.service("queues", QueueService)
+    return QUEUES.of(runtime)
 
 
 # -- the producer binding --------------------------------------------------------------------
@@ -747,3 +753,7 @@ def attach(runtime: Any, worker: Any) -> None:
     service = queues(runtime)
     for queue, settings, key in _consumer_settings(runtime, worker):
         service.register_consumer(queue, settings, path, key)
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('queues', ("queues",), bind, attach)

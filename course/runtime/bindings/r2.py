@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from course.runtime.kernel.plugins import bound_store
+from course.runtime.kernel.plugins import Plugin, ServiceSlot, StoreRegistry
 from course.workers.http import Headers, _Body
 from course.workers.jsproxy import JsArray, JsBuffer, JsDate, JsException, JsObject, to_py, wrap
 
@@ -748,22 +748,9 @@ class R2MultipartUpload:
         return f"<R2MultipartUpload {self.key!r} {self.uploadId}>"
 
 
-class R2Service:
-    """Every R2 bucket of one runtime, by bucket name (``rt.service("r2", R2Service)``)."""
-
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-        self.stores: dict[str, R2Store] = {}
-        self.bindings: dict[tuple[str, str], str] = {}
-
-    def store(self, bucket: str) -> R2Store:
-        if bucket not in self.stores:
-            self.stores[bucket] = R2Store(bucket, path=self.runtime.state_path("r2", f"{bucket}.sqlite"))
-        return self.stores[bucket]
-
-    def close(self) -> None:
-        for store in self.stores.values():
-            store.close()
+#: Every R2 bucket of one runtime, by bucket name.
+R2: ServiceSlot[StoreRegistry[R2Store]] = ServiceSlot(
+    "r2", lambda runtime: StoreRegistry(runtime, "r2", "R2", lambda bucket, path: R2Store(bucket, path=path)))
 
 
 def _honors_include(config: Any) -> bool:
@@ -773,20 +760,23 @@ def _honors_include(config: Any) -> bool:
 
 
 def bind(runtime: Any, worker: Any) -> dict[str, R2Bucket]:
-    service: R2Service = runtime.service("r2", R2Service)
+    service = R2.of(runtime)
     out: dict[str, R2Bucket] = {}
     for entry in worker.config.r2_buckets:
         bucket = entry.bucket_name or entry.binding
-        service.bindings[(worker.name, entry.binding)] = bucket
-        out[entry.binding] = R2Bucket(runtime, entry.binding, service.store(bucket),
+        out[entry.binding] = R2Bucket(runtime, entry.binding, service.bind(worker.name, entry.binding, bucket),
                                       honor_include=_honors_include(worker.config))
     return out
 
 
 def r2_bucket(runtime: Any, binding: str, worker: str | None = None) -> R2Store:
     """The bucket behind ``env.<binding>`` of ``worker`` (default: the main Worker)."""
-    return bound_store(runtime, runtime.service("r2", R2Service), "R2", binding, worker)
+    return R2.of(runtime).bound(binding, worker)
 
 
-__all__ = ["R2Bucket", "R2MultipartUpload", "R2Object", "R2ObjectBody", "R2Record", "R2Service", "R2Store", "bind", "r2_bucket",
+__all__ = ["R2Bucket", "R2MultipartUpload", "R2Object", "R2ObjectBody", "R2Record", "R2", "R2Store", "bind", "r2_bucket",
            "condition_passes", "resolve_range"]
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('r2', ("r2_buckets",), bind)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from course.runtime.kernel.plugins import Plugin
 from course.runtime.kernel.clone import structured_clone
 from course.workers.context import current_worker
 from course.workers.entrypoints import ExecutionContext, WorkerEntrypoint
@@ -132,3 +133,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, object]:
     """``env`` entries for each ``services`` binding of the Worker."""
     return {s.binding: ServiceBinding(runtime, worker.name, s.binding, s.service, s.entrypoint)
             for s in worker.config.services}
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('services', ("services",), bind)

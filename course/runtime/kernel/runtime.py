@@ -1,17 +1,22 @@
-"""The emulated Workers platform: one event loop, one clock, one trace, many Workers.
+"""The kernel of the emulated Workers platform: one event loop, one clock, one trace, many Workers.
 
-A :class:`Runtime` owns a private asyncio loop on its own thread. Every piece of Worker code
+A :class:`Kernel` owns a private asyncio loop on its own thread. Every piece of Worker code
 runs there, one task at a time, so the emulation is deterministic and works the same from a
 plain script, pytest, or a Jupyter kernel that already runs a loop of its own. Callers reach it
 through :meth:`Runtime.call` (blocking) or :meth:`Runtime.call_async` (awaitable), which is what
 the httpx transports in :mod:`course.runtime.edges.transport` do.
+
+The kernel knows nothing of particular bindings: they plug in as
+:class:`~course.runtime.kernel.plugins.BindingPlugin` objects (the list is
+``course.runtime.registry.PLUGINS``) and keep their runtime-wide state in typed service slots
+(:class:`~course.runtime.kernel.plugins.ServiceSlot`). ``course.runtime.platform.Runtime`` adds
+the conveniences a notebook uses (clients, faults, inspection) on top of it.
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import hashlib
-import importlib
 import inspect
 import itertools
 import random
@@ -21,20 +26,17 @@ import time as _time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Coroutine, Iterable, TypeVar
-
-import httpx
+from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from course.workers.context import current_actor, current_region, current_runtime, current_worker
 from course.workers.entrypoints import ExecutionContext
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
 
-from course.runtime.kernel.plugins import modules_for
+from course.runtime.kernel.plugins import BindingPlugin, plugins_for
+from course.runtime.kernel.regions import request_region
 from course.runtime.kernel.clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
-from course.runtime.kernel.config import ConfigError, WranglerConfig, config_from_dict, load_config
-from course.runtime.net.network import Network
-from course.runtime.net.regions import request_region
+from course.runtime.kernel.config import ConfigError, config_from_dict, load_config
 from course.runtime.kernel.trace import Trace
 from course.runtime.kernel.worker import Worker, call_relaxed, import_main, install_handler_imports
 
@@ -58,15 +60,24 @@ class LogLine:
     worker: str | None = None
 
 
-class Runtime:
-    """An emulated Cloudflare Workers platform hosting one or more Workers."""
+class OutboundFetch(Protocol):
+    """Where a Worker's outbound ``fetch`` goes (``course.runtime.net.network.Network``)."""
+
+    async def outbound_fetch(self, request: Request) -> Response: ...
+
+
+class Kernel:
+    """The loop, clock, trace, Workers and dispatch of an emulated Workers platform."""
 
     #: Seconds of inactivity (virtual on virtual time) before a Durable Object is evicted;
     #: None means durable_objects.IDLE_EVICTION_SECONDS, float("inf") never evicts.
     do_idle_timeout: float | None = None
 
+    #: Where outbound ``fetch`` and ``passThroughOnException`` go; the platform sets it.
+    network: OutboundFetch
+
     def __init__(self, *, virtual_time: bool = False, seed: int = 0, persist_to: str | Path | None = None,
-                 echo_logs: bool = False) -> None:
+                 echo_logs: bool = False, plugins: tuple[BindingPlugin, ...] = ()) -> None:
         self.id = next(_runtime_ids)
         self.seed = seed
         self.clock = Clock(virtual=virtual_time)
@@ -75,11 +86,12 @@ class Runtime:
             install_time_patch()
         install_handler_imports()
         self.trace = Trace(self.clock)
-        self.network = Network(self)
+        self.plugins = plugins
         self.persist_to = Path(persist_to).resolve() if persist_to is not None else None
         self.workers: dict[str, Worker] = {}
         self.main: Worker | None = None
-        self.platform: dict[str, Any] = {}
+        #: Runtime-wide services by name, created through their ServiceSlot on first use.
+        self.services: dict[str, Any] = {}
         self.logs: list[LogLine] = []
         self.echo_logs = echo_logs
         self._request_ids = itertools.count(1)
@@ -212,33 +224,6 @@ class Runtime:
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    def service(self, name: str, factory: Callable[["Runtime"], T]) -> T:
-        """The runtime-wide service ``name`` (one per runtime), created on first use."""
-        if name not in self.platform:
-            self.platform[name] = factory(self)
-        return self.platform[name]
-
-    @property
-    def faults(self) -> Any:
-        """The seeded fault injector (partitions, latency, drops, crashes...): ``course.runtime.net.faults``."""
-        from course.runtime.net.faults import service
-
-        return service(self)
-
-    @property
-    def regions(self) -> Any:
-        """The network model (regions, latency matrix, placements): ``course.runtime.net.regions``."""
-        from course.runtime.net.regions import service
-
-        return service(self)
-
-    @property
-    def ai(self) -> Any:
-        """Workers AI controls (scripts, faults, backends): ``course.runtime.bindings.ai.service(self)``."""
-        from course.runtime.bindings.ai import service
-
-        return service(self)
-
     # -- Workers -----------------------------------------------------------------------------
     def add_project(self, directory: str | Path) -> Worker:
         """Load a Worker project (a folder with a wrangler config) into this runtime."""
@@ -283,28 +268,14 @@ class Runtime:
             raise ConfigError(worker.config.path or "<code>",
                               f"a Worker named {worker.name!r} is already loaded in this runtime", key="name")
         worker.bind_vars()
-        needed = modules_for(worker.config)
-        modules = []
-        for module_name, keys in needed:
-            try:
-                modules.append(importlib.import_module(module_name))
-            except ModuleNotFoundError as exc:
-                if exc.name != module_name:
-                    raise
-                raise ConfigError(worker.config.path or "<code>",
-                                  "this binding type is not supported by the course runtime yet",
-                                  key=keys[0]) from None
-        for module in modules:
-            bind = getattr(module, "bind", None)
-            if bind is not None:
-                worker.env._entries.update(bind(self, worker))
+        plugins = plugins_for(worker.config, self.plugins)
+        for plugin in plugins:
+            worker.env._entries.update(plugin.bind(self, worker))
         self.workers[worker.name] = worker
         if self.main is None:
             self.main = worker
-        for module in modules:
-            attach = getattr(module, "attach", None)
-            if attach is not None:
-                attach(self, worker)
+        for plugin in plugins:
+            plugin.attach(self, worker)
         self.trace.record("worker_loaded", worker=worker.name, bindings=sorted(worker.env.keys()))
         return worker
 
@@ -487,31 +458,6 @@ class Runtime:
         """
         self.call(self._drain())
 
-    # -- Durable Objects (delegators to course.runtime.objects.durable_objects) ----------------------
-    def evict(self, binding: str, name: Any) -> bool:
-        """Evict a Durable Object from memory (storage and alarm stay); False if it was not live."""
-        from course.runtime.objects.durable_objects import evict
-
-        return evict(self, binding, name)
-
-    def crash(self, binding: str, name: Any, *, code_update: bool = False) -> bool:
-        """Reset a Durable Object: its in-flight requests fail, unconfirmed writes are lost."""
-        from course.runtime.objects.durable_objects import crash
-
-        return crash(self, binding, name, code_update=code_update)
-
-    def objects(self, binding: str | None = None) -> list[Any]:
-        """The Durable Objects in memory (all, or one binding's)."""
-        from course.runtime.objects.durable_objects import objects
-
-        return objects(self, binding)
-
-    def storage(self, binding: str, name: Any) -> Any:
-        """A read view of one Durable Object's storage (``.kv()``, ``.sql(q)``, ``.alarm()``)."""
-        from course.runtime.objects.durable_objects import storage_view
-
-        return storage_view(self, binding, name)
-
     # -- logging -----------------------------------------------------------------------------
     def log(self, level: str, message: str, *, worker: str | None = None, echo: bool = True) -> None:
         """Record a Worker log line; ``echo=False`` when the caller already printed it."""
@@ -523,53 +469,13 @@ class Runtime:
         if echo and (self.echo_logs or level == "error"):
             print(f"[{level}] {message}", file=sys.stderr if level in ("error", "warn") else sys.stdout)
 
-    # -- clients -----------------------------------------------------------------------------
-    def client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL, region: str | None = None,
-               **kwargs: Any) -> httpx.Client:
-        """A synchronous httpx client that reaches a Worker in-process (no sockets).
-
-        ``region`` ("apac", "weur"...) is where its requests come from (course.runtime.net.regions).
-        """
-        from course.runtime.net.regions import check_region
-        from course.runtime.edges.transport import WorkerTransport
-
-        transport = WorkerTransport(self, worker=worker, region=check_region(region))
-        return httpx.Client(transport=transport, base_url=base_url, **kwargs)
-
-    def async_client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL,
-                     region: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
-        """An async httpx client that reaches a Worker in-process from any event loop."""
-        from course.runtime.net.regions import check_region
-        from course.runtime.edges.transport import AsyncWorkerTransport
-
-        transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region))
-        return httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)
-
-    def websocket(self, path: str, *, worker: str | None = None, region: str | None = None, headers: Any = None,
-                  base_url: str = DEFAULT_BASE_URL) -> Any:
-        """Open a WebSocket to a Worker in-process: a blocking session with ``send``,
-        ``receive(timeout=)`` and ``close`` (``course.runtime.objects.websockets``)."""
-        from course.runtime.net.regions import check_region
-        from course.runtime.objects.websockets import connect
-
-        return connect(self, path, worker=worker, region=check_region(region), headers=headers, base_url=base_url)
-
-    async def async_websocket(self, path: str, *, worker: str | None = None, region: str | None = None,
-                              headers: Any = None, base_url: str = DEFAULT_BASE_URL) -> Any:
-        """The async twin of :meth:`websocket`, usable from any event loop."""
-        from course.runtime.net.regions import check_region
-        from course.runtime.objects.websockets import connect_async
-
-        return await connect_async(self, path, worker=worker, region=check_region(region), headers=headers,
-                                   base_url=base_url)
-
     # -- shutdown ----------------------------------------------------------------------------
     def close(self) -> None:
         """Stop the loop and release every binding's resources. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
-        for service in list(self.platform.values()):
+        for service in list(self.services.values()):
             closer = getattr(service, "close", None)
             if closer is not None:
                 try:
@@ -586,7 +492,7 @@ class Runtime:
         if not self.on_loop_thread():
             self._thread.join(10)
 
-    def __enter__(self) -> "Runtime":
+    def __enter__(self) -> "Kernel":
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -601,15 +507,3 @@ async def _maybe_await(value: Any) -> Any:
     if inspect.isawaitable(value):
         return await value
     return value
-
-
-def load(path: str | Path, *, virtual_time: bool = False, seed: int = 0,
-         persist_to: str | Path | None = None, echo_logs: bool = False) -> Runtime:
-    """Load the Worker project at ``path`` into a new runtime and return the runtime."""
-    rt = Runtime(virtual_time=virtual_time, seed=seed, persist_to=persist_to, echo_logs=echo_logs)
-    try:
-        rt.add_project(path)
-    except BaseException:
-        rt.close()
-        raise
-    return rt

@@ -31,7 +31,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from course.runtime.net.regions import Endpoint, network_error
+from course.runtime.net.endpoints import Endpoint, network_error
+from course.runtime.kernel.plugins import ServiceSlot, durable_object_control
 
 #: The kinds of fault this module injects (``ai`` delegates to ``rt.ai.fault``).
 FAULT_KINDS = ("partition", "latency", "drop", "duplicate", "crash", "evict", "ai")
@@ -191,10 +192,9 @@ class Faults:
         return self._lifecycle("evict", binding, name, at)
 
     def _lifecycle(self, kind: str, binding: str, name: Any, at: float | None) -> FaultRule:
-        from course.runtime.objects import durable_objects
-
         _check_names(binding, what=f"{kind}()")
-        durable_objects._namespace(self.runtime, binding)  # a clear KeyError now, not at the timer
+        objects = durable_object_control(self.runtime)
+        objects.check_binding(binding)  # a clear KeyError now, not at the timer
         rt = self.runtime
         target = f"{binding}:{name}"
         rid = next(self._ids)
@@ -204,7 +204,7 @@ class Faults:
             if rule.removed:
                 return
             rule.removed = True
-            did = (durable_objects.crash if kind == "crash" else durable_objects.evict)(rt, binding, name)
+            did = objects.crash(binding, name) if kind == "crash" else objects.evict(binding, name)
             rt.trace.record("fault", fault=kind, target=target, object=str(name), binding=binding, phase="hit",
                             rule=rid, was_live=did)
 
@@ -303,5 +303,9 @@ class Faults:
         return f"<Faults {[(r.kind, r.params['target']) for r in self.rules]}>"
 
 
+#: The runtime's fault injector (``rt.faults``).
+FAULTS: ServiceSlot[Faults] = ServiceSlot("faults", Faults)
+
+
 def service(runtime: Any) -> Faults:
-    return runtime.service("faults", Faults)
+    return FAULTS.of(runtime)

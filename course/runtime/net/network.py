@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from course.runtime.net.faults import FAULTS
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
 
@@ -76,8 +77,8 @@ class Network:
 
     async def outbound_fetch(self, request: Request) -> Response:
         rt = self.runtime
-        if rt.platform.get("faults") is not None:  # partitions and added latency (course.runtime.net.faults)
-            from course.runtime.net.regions import call_outbound
+        if FAULTS.peek(rt) is not None:  # partitions and added latency (course.runtime.net.faults)
+            from course.runtime.net.links import call_outbound
 
             await call_outbound(rt, request.url)
         upstream = self._match(request.url)

@@ -28,7 +28,7 @@ import hashlib
 import inspect
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from course.workers.context import current_actor, current_region, current_runtime, current_worker
@@ -38,6 +38,7 @@ from course.workers.rpc import RESERVED_RPC_NAMES
 
 from course.runtime.kernel.config import ConfigError
 from course.runtime.kernel.clone import structured_clone
+from course.runtime.kernel.plugins import DURABLE_OBJECTS_SERVICE, Plugin, ServiceSlot
 from course.runtime.objects.storage import ObjectStorage
 from course.runtime.objects.websockets import HIBERNATION_IDLE_SECONDS, HibernationAPI, hibernatable_count, object_reset
 from course.runtime.kernel.worker import call_relaxed
@@ -269,7 +270,7 @@ class DurableObjectStub:
 
     async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
         """Deliver one event across the network model (placement, latency, partitions)."""
-        from course.runtime.net.regions import call_object
+        from course.runtime.net.links import call_object
 
         host = self._namespace.host
         return await call_object(host, self.id, self._hint, lambda: host.deliver(self.id, kind, method, call))
@@ -936,7 +937,8 @@ def _sqlite_backed(config: Any, class_name: str) -> bool:
 
 # -- the runtime-wide service ------------------------------------------------------------------
 class DurableObjects:
-    """Every Durable Object class of a runtime (``rt.platform["durable_objects"]``)."""
+    """Every Durable Object class of a runtime (``DURABLE_OBJECTS.of(rt)``); implements
+    :class:`~course.runtime.kernel.plugins.DurableObjectControl` for the fault and network layers."""
 
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
@@ -973,9 +975,31 @@ class DurableObjects:
         for host in self.hosts.values():
             host.close()
 
+    # -- DurableObjectControl ------------------------------------------------------------------
+    def check_binding(self, binding: str) -> None:
+        _namespace(self.runtime, binding)
+
+    def crash(self, binding: str, name: Any, *, code_update: bool = False) -> bool:
+        return crash(self.runtime, binding, name, code_update=code_update)
+
+    def evict(self, binding: str, name: Any) -> bool:
+        return evict(self.runtime, binding, name)
+
+    def placements(self) -> dict[str, str | None]:
+        """Every placed Durable Object, as ``"BINDING:name" -> region``."""
+        out: dict[str, str | None] = {}
+        for host in self.hosts.values():
+            for hex_id, region in host.placement.items():
+                out[f"{host.binding_name}:{host.names.get(hex_id, hex_id)}"] = region
+        return out
+
+
+#: The runtime's Durable Objects.
+DURABLE_OBJECTS: ServiceSlot[DurableObjects] = ServiceSlot(DURABLE_OBJECTS_SERVICE, DurableObjects)
+
 
 def service(runtime: Any) -> DurableObjects:
-    return runtime.service("durable_objects", DurableObjects)
+    return DURABLE_OBJECTS.of(runtime)
 
 
 def bind(runtime: Any, worker: Any) -> dict[str, Any]:
@@ -1101,3 +1125,7 @@ def objects(runtime: Any, binding: str | None = None) -> list[ObjectInfo]:
 def storage_view(runtime: Any, binding: str, name: Any) -> StorageView:
     host, hex_id = _resolve(runtime, binding, name)
     return StorageView(runtime, runtime.run_on_loop(lambda: host.storage(hex_id)))
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('durable_objects', ("durable_objects", "migrations"), bind, attach)

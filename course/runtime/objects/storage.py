@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from course.runtime.kernel.clone import structured_clone
 from course.runtime.kernel.sqlite_errors import describe
-from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, to_py, wrap
+from course.workers.jsproxy import JsArray, JsException, JsObject, to_py, wrap
 
 # -- limits (https://developers.cloudflare.com/durable-objects/platform/limits/) -------------
 #: Key size of the KV API of KV-backed objects: 2 KiB. SQLite-backed objects have no key limit of

@@ -48,6 +48,9 @@ import json
 import os
 from typing import Any, Callable, Iterable
 
+from course.runtime.net.faults import FAULTS
+from course.runtime.net.regions import NETWORK
+from course.runtime.kernel.plugins import ServiceSlot
 from course.runtime.kernel.clone import structured_clone
 from course.workers.context import current_actor, current_runtime, current_worker
 from course.workers.http import Request
@@ -225,7 +228,7 @@ class WebSocket:
             live.pinned_sockets.add(self)
             live.touch()
         else:
-            from course.runtime.net.regions import caller_endpoint
+            from course.runtime.net.links import caller_endpoint
 
             self._region = caller_endpoint(self._rt).region  # a Worker runs where it was called
         self._trace("ws_accept", mode="standard")
@@ -313,7 +316,7 @@ class WebSocket:
 
     def _endpoint(self) -> Any:
         """This end as a network endpoint (course.runtime.net.regions.Endpoint): region and names."""
-        from course.runtime.net.regions import Endpoint
+        from course.runtime.net.endpoints import Endpoint
 
         if self._mode == "external":
             return Endpoint(self._region, "client")
@@ -331,7 +334,7 @@ class WebSocket:
         if peer is None or self._broken:
             return
         rt = self._rt
-        faults = rt.platform.get("faults")
+        faults = FAULTS.peek(rt)
         # An end not taken yet (the client end inside a 101 response) gets the frame right
         # behind that response, which already crossed the network: no leg of its own.
         wired = peer._mode is not None
@@ -351,7 +354,7 @@ class WebSocket:
         delay = 0.0
         if src is not None and dst is not None and (faults is not None or src.region is not None
                                                     or dst.region is not None):
-            from course.runtime.net.regions import leg_ms
+            from course.runtime.net.links import leg_ms
 
             delay = leg_ms(rt, src, dst, leg=f"ws:{kind}", socket=self.label) / 1000.0
         for _ in range(copies):
@@ -855,11 +858,11 @@ async def open_connection(rt: Any, url: str, *, worker: str | None = None, regio
 
 def _client_region(rt: Any, request: Any, explicit: str | None = None) -> str | None:
     """Where a client connection comes from: as for its upgrade request, else the default region."""
-    from course.runtime.net.regions import request_region
+    from course.runtime.kernel.regions import request_region
 
     region = request_region(request, explicit)
     if region is None:
-        model = rt.platform.get("regions")
+        model = NETWORK.peek(rt)
         region = model.default if model is not None else None
     return region
 
@@ -1073,5 +1076,9 @@ class WebSocketService:
                 writer.cancel()
 
 
+#: The runtime's WebSocket bookkeeping.
+WEBSOCKETS: ServiceSlot[WebSocketService] = ServiceSlot("websockets", WebSocketService)
+
+
 def service(runtime: Any) -> WebSocketService:
-    return runtime.service("websockets", WebSocketService)
+    return WEBSOCKETS.of(runtime)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from course.runtime.kernel.plugins import Plugin
 from course.runtime.bindings.ai.errors import AiError
 from course.runtime.bindings.ai.faults import FAULT_KINDS
 from course.runtime.bindings.ai.models import CATALOG, ModelInfo
@@ -34,3 +35,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, Any]:
     if section is None or not section.binding:
         return {}
     return {section.binding: Ai(service(runtime), section.binding)}
+
+
+#: How the runtime installs this binding kind (``course.runtime.registry.PLUGINS``).
+PLUGIN = Plugin('ai', ("ai",), bind)

@@ -14,6 +14,7 @@ import json
 import random
 from typing import Any
 
+from course.runtime.kernel.plugins import ServiceSlot
 from course.workers.context import current_worker
 from course.workers.jsproxy import wrap
 
@@ -224,6 +225,10 @@ class Ai:
         return f"<Ai binding {self._binding!r} backend={self._service.backend.name}>"
 
 
+#: The runtime's Workers AI service (``rt.ai``).
+AI: ServiceSlot[AiService] = ServiceSlot(SERVICE_NAME, AiService)
+
+
 def service(runtime: Any) -> AiService:
     """The runtime's Workers AI service (created on first use)."""
-    return runtime.service(SERVICE_NAME, AiService)
+    return AI.of(runtime)
