@@ -2,14 +2,17 @@
 
 A client submits a :class:`TaskRequest`; the coordinator splits it into subtasks, assigns each
 to a worker, reassigns the ones that fail, and aggregates the results into a
-:class:`TaskReport`. Every subtask moves through :data:`TRANSITIONS`.
+:class:`TaskReport`. Every subtask moves through the shared lifecycle (:mod:`.lifecycle`:
+:class:`TaskState`, :data:`TRANSITIONS`); a task's record is a :class:`TaskRecord`.
 """
 from __future__ import annotations
 
-from enum import Enum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+# Relative, so the lab Worker, which deploys this folder as ``agent_protocol``, imports it too.
+from .lifecycle import TaskState
 
 Operation = Literal["word_count", "sum", "max", "uppercase"]
 AgentKind = Literal["coordinator", "worker"]
@@ -19,28 +22,6 @@ AgentKind = Literal["coordinator", "worker"]
 MAX_ITEMS = 10_000
 #: Most subtasks (and so worker agents) one task may fan out to.
 MAX_WORKERS = 32
-
-
-class TaskStatus(str, Enum):
-    CREATED = "created"
-    ASSIGNED = "assigned"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-#: Legal lifecycle moves. A failed subtask may be assigned again (reassignment).
-TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
-    TaskStatus.CREATED: frozenset({TaskStatus.ASSIGNED, TaskStatus.FAILED}),
-    TaskStatus.ASSIGNED: frozenset({TaskStatus.RUNNING, TaskStatus.FAILED}),
-    TaskStatus.RUNNING: frozenset({TaskStatus.DONE, TaskStatus.FAILED}),
-    TaskStatus.DONE: frozenset(),
-    TaskStatus.FAILED: frozenset({TaskStatus.ASSIGNED}),
-}
-
-
-def can_transition(src: TaskStatus | str, dst: TaskStatus | str) -> bool:
-    return TaskStatus(dst) in TRANSITIONS[TaskStatus(src)]
 
 
 class _Model(BaseModel):
@@ -87,19 +68,21 @@ class SubtaskResult(_Model):
 
 class SubtaskState(_Model):
     subtask_id: str
-    status: TaskStatus = TaskStatus.CREATED
+    status: TaskState = TaskState.CREATED
     worker: str | None = None
     attempts: int = 0
     items: list[Any]
     value: Any = None
     error: str | None = None
-    history: list[TaskStatus] = Field(default_factory=lambda: [TaskStatus.CREATED])
+    history: list[TaskState] = Field(default_factory=lambda: [TaskState.CREATED])
 
 
-class TaskState(_Model):
+class TaskRecord(_Model):
+    """What the coordinator stores about one task (its state, its subtasks, its result)."""
+
     task_id: str
     operation: Operation
-    status: TaskStatus = TaskStatus.CREATED
+    status: TaskState = TaskState.CREATED
     subtasks: list[SubtaskState]
     max_attempts: int
     result: Any = None
@@ -111,7 +94,7 @@ class TaskReport(_Model):
     """What the coordinator answers when a task ends."""
 
     task_id: str
-    status: TaskStatus
+    status: TaskState
     result: Any = None
     subtasks: int
     reassignments: int

@@ -9,7 +9,7 @@ import pytest
 
 import course
 from course.lab.connect import EmulatorOnly, LabClient, connect
-from course.protocol import TRANSITIONS, TaskStatus, can_transition
+from course.protocol import TRANSITIONS, TaskState, can_transition
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_openapi_document_covers_every_route(lab: LabClient) -> None:
         if path in ("/", "/openapi.json"):
             continue
         assert method.lower() in doc["paths"][path.replace("{id}", "{task_id}")], route
-    for name in ("TaskRequest", "TaskReport", "TaskState", "WorkerConfig", "WorkerState"):
+    for name in ("TaskRequest", "TaskReport", "TaskRecord", "TaskState", "WorkerConfig", "WorkerState"):
         assert name in doc["components"]["schemas"]
 
 
@@ -166,21 +166,27 @@ def test_connect_is_live_when_a_url_is_given(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_lifecycle_table_is_closed_over_its_states() -> None:
-    assert set(TRANSITIONS) == set(TaskStatus)
-    assert TRANSITIONS[TaskStatus.DONE] == frozenset()
+    assert set(TRANSITIONS) == set(TaskState)
+    assert TRANSITIONS[TaskState.DONE] == frozenset()
 
 
 def test_lab_worker_is_a_standalone_python_workers_project() -> None:
-    """The lab must deploy with Cloudflare's tooling: its code imports nothing from ``course``,
-    its protocol link resolves to course/protocol, and pyproject.toml declares pydantic."""
+    """The lab must deploy with Cloudflare's tooling: its code (with its protocol copy) imports
+    nothing from ``course``, the copy is a real folder, and pyproject.toml declares pydantic."""
     import tomllib
 
     from course.lab import LAB_DIR
 
-    for path in (LAB_DIR / "src").glob("*.py"):
+    for path in (LAB_DIR / "src").rglob("*.py"):
         text = path.read_text()
         assert "import course" not in text and "from course" not in text, path
-    link = LAB_DIR / "src" / "agent_protocol"
-    assert link.resolve() == (LAB_DIR.parent / "protocol").resolve()
+    copy = LAB_DIR / "src" / "agent_protocol"
+    assert copy.is_dir() and not copy.is_symlink()
     project = tomllib.loads((LAB_DIR / "pyproject.toml").read_text())
     assert "pydantic" in project["project"]["dependencies"]
+
+
+def test_the_lab_workers_protocol_copy_is_identical_to_course_protocol() -> None:
+    from course.lab.vendor import protocol_drift
+
+    assert protocol_drift() == [], "course/lab/src/agent_protocol differs from course/protocol: run `make protocol`"

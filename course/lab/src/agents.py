@@ -11,17 +11,16 @@ import time
 from workers import DurableObject
 
 from agent_protocol.envelope import Envelope
+from agent_protocol.lifecycle import TaskState, can_transition
 from agent_protocol.pair import (
     SubtaskSpec,
     SubtaskState,
+    TaskRecord,
     TaskReport,
     TaskRequest,
-    TaskState,
-    TaskStatus,
     WorkerConfig,
     aggregate,
     apply_operation,
-    can_transition,
     split,
 )
 
@@ -129,7 +128,7 @@ class CoordinatorAgent(_Agent):
 
     def load_task(self, task_id):
         found = rows(self.sql.exec("SELECT state FROM tasks WHERE task_id = ?", task_id))
-        return TaskState.model_validate_json(found[0]["state"]) if found else None
+        return TaskRecord.model_validate_json(found[0]["state"]) if found else None
 
     def save_task(self, state):
         self.sql.exec("INSERT INTO tasks(task_id, state) VALUES (?, ?) "
@@ -149,24 +148,24 @@ class CoordinatorAgent(_Agent):
         me = f"coordinator:{name}"
         task_id = req.task_id or self.next_id("task")
         existing = self.load_task(task_id)
-        if existing is not None and existing.status in (TaskStatus.DONE, TaskStatus.FAILED):
+        if existing is not None and existing.status in (TaskState.DONE, TaskState.FAILED):
             return self.report(existing)  # submitting the same task twice is harmless
         submit = Envelope(id=self.next_id(me), type="task.submit", sender="client:api", recipient=me,
                           correlation_id=task_id, sent_at=time.time(), payload=req.model_dump(mode="json"))
         self.log("in", submit)
         slices = split(req.items, req.workers)
-        state = TaskState(task_id=task_id, operation=req.operation, max_attempts=req.max_attempts,
-                          created_at=time.time(),
-                          subtasks=[SubtaskState(subtask_id=f"{task_id}.{i}", items=items)
-                                    for i, items in enumerate(slices)])
+        state = TaskRecord(task_id=task_id, operation=req.operation, max_attempts=req.max_attempts,
+                           created_at=time.time(),
+                           subtasks=[SubtaskState(subtask_id=f"{task_id}.{i}", items=items)
+                                     for i, items in enumerate(slices)])
         workers = [f"{name}-w{i}" for i in range(len(slices))]
         self.save_task(state)
         await asyncio.gather(*(self.run_subtask(me, state, i, workers, submit) for i in range(len(slices))))
-        if all(s.status == TaskStatus.DONE for s in state.subtasks):
+        if all(s.status == TaskState.DONE for s in state.subtasks):
             state.result = aggregate(state.operation, [s.value for s in state.subtasks])
-            state.status = TaskStatus.DONE
+            state.status = TaskState.DONE
         else:
-            state.status = TaskStatus.FAILED
+            state.status = TaskState.FAILED
         state.finished_at = time.time()
         self.save_task(state)
         report = self.report(state, workers)
@@ -179,7 +178,7 @@ class CoordinatorAgent(_Agent):
         while subtask.attempts < state.max_attempts:
             worker = workers[choice % len(workers)]
             choice += 1
-            self.move(subtask, TaskStatus.ASSIGNED)
+            self.move(subtask, TaskState.ASSIGNED)
             subtask.worker = worker
             subtask.attempts += 1
             spec = SubtaskSpec(task_id=state.task_id, subtask_id=subtask.subtask_id,
@@ -188,14 +187,14 @@ class CoordinatorAgent(_Agent):
                               correlation_id=state.task_id, causation_id=cause.id, sent_at=time.time(),
                               payload=spec.model_dump(mode="json"))
             self.log("out", assign)
-            self.move(subtask, TaskStatus.RUNNING)
+            self.move(subtask, TaskState.RUNNING)
             self.save_task(state)
             try:
                 stub = self.env.WORKER.getByName(worker)
                 raw = await asyncio.wait_for(stub.handle(assign.model_dump(mode="json")), SUBTASK_TIMEOUT_SECONDS)
                 reply = Envelope.model_validate(to_python(raw))
             except Exception as exc:  # a crashed, slow or broken worker: try another one
-                self.move(subtask, TaskStatus.FAILED)
+                self.move(subtask, TaskState.FAILED)
                 subtask.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 self.save_task(state)
                 continue
@@ -203,10 +202,10 @@ class CoordinatorAgent(_Agent):
             if reply.type == "task.result" and reply.correlation_id == state.task_id:
                 subtask.value = reply.payload.get("value")
                 subtask.error = None
-                self.move(subtask, TaskStatus.DONE)
+                self.move(subtask, TaskState.DONE)
                 self.save_task(state)
                 return
-            self.move(subtask, TaskStatus.FAILED)
+            self.move(subtask, TaskState.FAILED)
             subtask.error = reply.payload.get("error", f"unexpected reply {reply.type}")
             self.save_task(state)
 
@@ -215,7 +214,7 @@ class CoordinatorAgent(_Agent):
         return TaskReport(
             task_id=state.task_id, status=state.status, result=state.result, subtasks=len(state.subtasks),
             reassignments=sum(max(0, s.attempts - 1) for s in state.subtasks), workers=list(workers),
-            failed_subtasks=[s.subtask_id for s in state.subtasks if s.status != TaskStatus.DONE],
+            failed_subtasks=[s.subtask_id for s in state.subtasks if s.status != TaskState.DONE],
         ).model_dump(mode="json")
 
     async def task(self, task_id):

@@ -4,7 +4,7 @@ Routes (all JSON):
   GET  /                                  what this Worker is and its routes
   GET  /openapi.json                      the API as OpenAPI 3.1
   POST /coordinators/{name}/tasks         submit a TaskRequest, get a TaskReport
-  GET  /coordinators/{name}/tasks/{id}    one task's TaskState
+  GET  /coordinators/{name}/tasks/{id}    one task's TaskRecord
   GET  /coordinators/{name}               the coordinator's CoordinatorState
   GET  /workers/{name}                    a worker's WorkerState
   PUT  /workers/{name}/config             set a worker's fault knobs (WorkerConfig)

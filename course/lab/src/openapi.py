@@ -1,7 +1,7 @@
 """The lab Worker's API as an OpenAPI 3.1 document, built from the pydantic models."""
-from agent_protocol.pair import CoordinatorState, TaskReport, TaskRequest, TaskState, WorkerConfig, WorkerState
+from agent_protocol.pair import CoordinatorState, TaskReport, TaskRecord, TaskRequest, WorkerConfig, WorkerState
 
-MODELS = [TaskRequest, TaskReport, TaskState, CoordinatorState, WorkerConfig, WorkerState]
+MODELS = [TaskRequest, TaskReport, TaskRecord, CoordinatorState, WorkerConfig, WorkerState]
 
 
 def _ref(model):
@@ -37,7 +37,7 @@ def build_openapi():
             "/coordinators/{name}/tasks/{task_id}": {"get": {
                 "summary": "One task's state",
                 "parameters": [name, {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "the task", **_json(TaskState)}, "404": error}}},
+                "responses": {"200": {"description": "the task", **_json(TaskRecord)}, "404": error}}},
             "/coordinators/{name}": {"get": {
                 "summary": "A coordinator's state and message log", "parameters": [name],
                 "responses": {"200": {"description": "state", **_json(CoordinatorState)}}}},
