@@ -21,7 +21,7 @@ from course.runtime.net.network import Network
 from course.runtime.net.regions import NETWORK, NetworkModel
 from course.runtime.objects import durable_objects
 from course.runtime.objects.websockets import AsyncWebSocketSession, WebSocketSession, connect, connect_async
-from course.runtime.registry import PLUGINS
+from course.runtime.registry import PLUGINS, UNSUPPORTED
 
 
 class Runtime(Kernel):
@@ -30,7 +30,7 @@ class Runtime(Kernel):
     def __init__(self, *, virtual_time: bool = False, seed: int = 0, persist_to: str | Path | None = None,
                  echo_logs: bool = False) -> None:
         super().__init__(virtual_time=virtual_time, seed=seed, persist_to=persist_to, echo_logs=echo_logs,
-                         plugins=PLUGINS)
+                         plugins=PLUGINS, unsupported=UNSUPPORTED)
         self.network = Network(self)
 
     # -- controls ------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ first so that every later binding can already reach a namespace when it binds.
 from __future__ import annotations
 
 from course.runtime.bindings import ai, analytics, cron, d1, kv, queues, r2, services
-from course.runtime.kernel.plugins import BindingPlugin
+from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding
 from course.runtime.objects import durable_objects
 
 PLUGINS: tuple[BindingPlugin, ...] = (
@@ -22,4 +22,37 @@ PLUGINS: tuple[BindingPlugin, ...] = (
     ai.PLUGIN,
 )
 
-__all__ = ["PLUGINS"]
+#: Binding kinds of wrangler's configuration
+#: (https://developers.cloudflare.com/workers/wrangler/configuration/#bindings) that the runtime
+#: does not provide yet. A Worker that declares one still loads, with one warning naming it, and
+#: ``env.<NAME>`` then says why it is missing instead of "declare it in the wrangler config".
+UNSUPPORTED: tuple[UnsupportedBinding, ...] = (
+    UnsupportedBinding("workflows", "durable multi-step Workflows (WorkflowEntrypoint, step.do, step.sleep)",
+                       "https://developers.cloudflare.com/workflows/"),
+    UnsupportedBinding("vectorize", "Vectorize vector indexes (insert, query)",
+                       "https://developers.cloudflare.com/vectorize/"),
+    UnsupportedBinding("hyperdrive", "Hyperdrive connections to an external database",
+                       "https://developers.cloudflare.com/hyperdrive/"),
+    UnsupportedBinding("assets", "static assets served from a folder and the ASSETS binding",
+                       "https://developers.cloudflare.com/workers/static-assets/"),
+    UnsupportedBinding("browser", "Browser Rendering (a headless browser)",
+                       "https://developers.cloudflare.com/browser-rendering/"),
+    UnsupportedBinding("send_email", "sending email from a Worker",
+                       "https://developers.cloudflare.com/email-routing/email-workers/send-email-workers/"),
+    UnsupportedBinding("ratelimits", "the Rate Limiting binding (limit())",
+                       "https://developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/"),
+    UnsupportedBinding("mtls_certificates", "mTLS client certificates on outbound fetch",
+                       "https://developers.cloudflare.com/workers/runtime-apis/bindings/mtls/"),
+    UnsupportedBinding("dispatch_namespaces", "Workers for Platforms dispatch namespaces",
+                       "https://developers.cloudflare.com/cloudflare-for-platforms/workers-for-platforms/"),
+    UnsupportedBinding("images", "the Images binding (transformations)",
+                       "https://developers.cloudflare.com/images/transform-images/bindings/"),
+    UnsupportedBinding("version_metadata", "the version metadata binding (id, tag, timestamp)",
+                       "https://developers.cloudflare.com/workers/runtime-apis/bindings/version-metadata/"),
+    UnsupportedBinding("secrets_store_secrets", "Secrets Store secrets",
+                       "https://developers.cloudflare.com/secrets-store/integrations/workers/"),
+    UnsupportedBinding("pipelines", "Pipelines (streaming ingestion)",
+                       "https://developers.cloudflare.com/pipelines/"),
+)
+
+__all__ = ["PLUGINS", "UNSUPPORTED"]

@@ -96,6 +96,40 @@ def plugins_for(config: Any, plugins: tuple[BindingPlugin, ...]) -> list[Binding
     return [p for p in plugins if any(configured(config, k) for k in p.config_keys)]
 
 
+@dataclass(frozen=True)
+class UnsupportedBinding:
+    """A binding kind of wrangler's configuration that this emulator does not provide yet."""
+
+    #: the wrangler configuration key ("vectorize", "hyperdrive"...)
+    key: str
+    #: what a Worker would miss, in a learner's words
+    missing: str
+    #: the Cloudflare page that documents it
+    doc: str
+
+    def names(self, section: Any) -> list[str]:
+        """The binding names a config section declares (``binding`` or ``name`` of each entry)."""
+        entries = section if isinstance(section, list) else [section]
+        out = []
+        for entry in entries:
+            if isinstance(entry, dict):
+                name = entry.get("binding") or entry.get("name")
+                if isinstance(name, str) and name:
+                    out.append(name)
+        return out
+
+    def message(self, names: list[str]) -> str:
+        which = f" ({', '.join(names)})" if names else ""
+        return (f"the wrangler config declares `{self.key}`{which}, which the course runtime does not emulate "
+                f"yet: {self.missing} ({self.doc}). The Worker loads, but env has no such binding.")
+
+
+def unsupported_in(config: Any, kinds: tuple[UnsupportedBinding, ...]) -> list[tuple[UnsupportedBinding, list[str]]]:
+    """The unsupported binding kinds a config declares, with the binding names of each."""
+    extra = getattr(config, "model_extra", None) or {}
+    return [(kind, kind.names(extra[kind.key])) for kind in kinds if extra.get(kind.key)]
+
+
 class DurableObjectControl(Protocol):
     """What the network and fault layers may ask of the Durable Objects service (which sits above
     them): schedule a crash or an eviction, check a binding exists, list placements."""

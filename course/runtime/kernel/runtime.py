@@ -33,7 +33,7 @@ from course.workers.entrypoints import ExecutionContext
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
 
-from course.runtime.kernel.plugins import BindingPlugin, plugins_for
+from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding, plugins_for, unsupported_in
 from course.runtime.kernel.regions import request_region
 from course.runtime.kernel.clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
 from course.runtime.kernel.config import ConfigError, config_from_dict, load_config
@@ -77,7 +77,8 @@ class Kernel:
     network: OutboundFetch
 
     def __init__(self, *, virtual_time: bool = False, seed: int = 0, persist_to: str | Path | None = None,
-                 echo_logs: bool = False, plugins: tuple[BindingPlugin, ...] = ()) -> None:
+                 echo_logs: bool = False, plugins: tuple[BindingPlugin, ...] = (),
+                 unsupported: tuple[UnsupportedBinding, ...] = ()) -> None:
         self.id = next(_runtime_ids)
         self.seed = seed
         self.clock = Clock(virtual=virtual_time)
@@ -87,6 +88,7 @@ class Kernel:
         install_handler_imports()
         self.trace = Trace(self.clock)
         self.plugins = plugins
+        self.unsupported = unsupported
         self.persist_to = Path(persist_to).resolve() if persist_to is not None else None
         self.workers: dict[str, Worker] = {}
         self.main: Worker | None = None
@@ -268,6 +270,12 @@ class Kernel:
             raise ConfigError(worker.config.path or "<code>",
                               f"a Worker named {worker.name!r} is already loaded in this runtime", key="name")
         worker.bind_vars()
+        for kind, names in unsupported_in(worker.config, self.unsupported):
+            message = kind.message(names)
+            # Always shown (not only with echo_logs): the learner must see it once, at load.
+            self.log("warn", f"Worker {worker.name!r}: {message}", worker=worker.name, echo=False)
+            print(f"[warn] Worker {worker.name!r}: {message}", file=sys.stderr)
+            worker.env.mark_missing(names or [kind.key], message)
         plugins = plugins_for(worker.config, self.plugins)
         for plugin in plugins:
             worker.env._entries.update(plugin.bind(self, worker))

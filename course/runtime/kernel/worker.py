@@ -40,6 +40,12 @@ class Env:
     def __init__(self, worker_name: str, entries: dict[str, Any] | None = None) -> None:
         object.__setattr__(self, "_worker_name", worker_name)
         object.__setattr__(self, "_entries", dict(entries or {}))
+        #: bindings the config declares but the runtime does not provide: name -> why
+        object.__setattr__(self, "_missing", {})
+
+    def mark_missing(self, names: list[str], reason: str) -> None:
+        """Declared in the config, not provided: ``env.<name>`` raises with ``reason``."""
+        self._missing.update(dict.fromkeys(names, reason))
 
     def __getattr__(self, name: str) -> Any:
         entries = object.__getattribute__(self, "_entries")
@@ -48,6 +54,9 @@ class Env:
         except KeyError:
             if name.startswith("__"):
                 raise AttributeError(name) from None
+            missing = object.__getattribute__(self, "_missing")
+            if name in missing:
+                raise AttributeError(f"env.{name} is not available: {missing[name]}") from None
             have = ", ".join(sorted(entries)) or "none"
             raise AttributeError(
                 f"env has no binding or var named {name!r} in Worker "
