@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # JupyterLab refuses to start as root unless told; containers and Binder often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: setup lab test bench clean
+.PHONY: setup lab test bench protocol clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: setup
 
 bench: setup
 	$(PY) bench/run_all.py
+
+# Refresh the lab Worker's copy of course/protocol (a test fails when they differ).
+protocol: setup
+	$(PY) -m course.lab.vendor
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,39 @@
+"""Typed messages and state shared by the lab Worker, the notebooks and the checks.
+
+Every message between agents travels in an :class:`Envelope`; every task moves through one
+lifecycle (:class:`TaskState`, :data:`LIFECYCLE`, :mod:`course.protocol.lifecycle`), the same
+one the Day 1 exercises and checks use; the payload types and the agent state types of the
+coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`.
+"""
+from .envelope import SCHEMA_VERSION, Envelope, new_envelope
+from .lifecycle import (
+    LIFECYCLE,
+    TASK_EVENTS,
+    TRANSITIONS,
+    IllegalTransition,
+    TaskState,
+    can_transition,
+    next_state,
+)
+from .pair import (
+    AgentKind,
+    CoordinatorState,
+    LogEntry,
+    Operation,
+    SubtaskResult,
+    SubtaskSpec,
+    SubtaskState,
+    TaskReport,
+    TaskRecord,
+    TaskRequest,
+    WorkerConfig,
+    WorkerState,
+    apply_operation,
+)
+
+__all__ = [
+    "SCHEMA_VERSION", "Envelope", "new_envelope", "AgentKind", "CoordinatorState", "LogEntry",
+    "Operation", "SubtaskResult", "SubtaskSpec", "SubtaskState", "TaskRecord", "TaskReport", "TaskRequest",
+    "WorkerConfig", "WorkerState", "apply_operation",
+    "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
+]
