@@ -17,6 +17,8 @@ import threading
 import time as _time
 from typing import Any
 
+from course.runtime.kernel.cpu_limit import LoopWatchdog, WatchedSelector
+
 #: Wall-clock instant that virtual time starts from: 2026-01-01T00:00:00Z. Fixed so that the
 #: same seed and inputs give the same trace, timestamps included.
 VIRTUAL_EPOCH = 1_767_225_600.0
@@ -288,12 +290,36 @@ class _VirtualSelector(selectors.BaseSelector):
         return self._inner.get_map()
 
 
+class _RealTimeSelector(_VirtualSelector):
+    """Real time: block as usual, but fail callers that wait on something nothing can finish.
+
+    With no timer scheduled (``timeout`` None), no real I/O pending and a caller waiting, no
+    event can ever wake the loop again: as on virtual time, the waiting requests fail with
+    workerd's "will never generate a response" after :attr:`Clock.never_responds_grace` real
+    seconds, instead of hanging their client until it gives up.
+    """
+
+    def select(self, timeout: float | None = None) -> list:
+        clock = self._clock
+        if timeout is None and clock._stalled() and clock.runtime is not None:
+            events = self._inner.select(clock.never_responds_grace)
+            if events:
+                return events
+            if clock._stalled():
+                clock.runtime._fail_stalled_callers()
+            return []
+        return self._inner.select(timeout)
+
+
 class RuntimeEventLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose time is the runtime clock."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, watchdog: LoopWatchdog | None = None) -> None:
         self._runtime_clock = clock
-        selector = _VirtualSelector(selectors.DefaultSelector(), clock) if clock.virtual else None
+        selector: selectors.BaseSelector = selectors.DefaultSelector()
+        selector = _VirtualSelector(selector, clock) if clock.virtual else _RealTimeSelector(selector, clock)
+        if watchdog is not None:
+            selector = WatchedSelector(selector, watchdog)
         super().__init__(selector)
 
     def time(self) -> float:

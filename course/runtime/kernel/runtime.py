@@ -36,6 +36,7 @@ from course.workers.jsproxy import JsException
 from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding, plugins_for, unsupported_in
 from course.runtime.kernel.regions import request_region
 from course.runtime.kernel.clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
+from course.runtime.kernel.cpu_limit import EXCEEDED_RESPONSE, CpuTimeLimitExceeded, LoopWatchdog, configured_cpu_ms
 from course.runtime.kernel.config import ConfigError, config_from_dict, load_config
 from course.runtime.kernel.trace import Trace
 from course.runtime.kernel.worker import Worker, call_relaxed, import_main, install_handler_imports
@@ -101,11 +102,14 @@ class Kernel:
         self._held: set[asyncio.Task[Any]] = set()
         self._stalled: set[asyncio.Task[Any]] = set()
         self._closed = False
-        self._loop = RuntimeEventLoop(self.clock)
+        #: stops a stretch of Worker code that runs past the CPU-time limit (kernel/cpu_limit.py)
+        self.watchdog = LoopWatchdog()
+        self._loop = RuntimeEventLoop(self.clock, self.watchdog)
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, name=f"course-runtime-{self.id}", daemon=True)
         self._thread.start()
         self._ready.wait()
+        self.watchdog.start(self._thread)
 
     # -- the loop thread ---------------------------------------------------------------------
     def _run_loop(self) -> None:
@@ -151,7 +155,7 @@ class Kernel:
                 self._stalled.discard(task)
 
     def _fail_stalled_callers(self) -> None:
-        """Virtual time: callers wait on work that nothing can ever finish; fail them, as workerd
+        """Callers wait on work that nothing can ever finish; fail them, as workerd
         fails a request whose promise can never settle."""
         for task in list(self._held):
             if not task.done() and task not in self._stalled:
@@ -280,6 +284,7 @@ class Kernel:
         for plugin in plugins:
             worker.env._entries.update(plugin.bind(self, worker))
         self.workers[worker.name] = worker
+        self.watchdog.limit_ms = configured_cpu_ms(w.config for w in self.workers.values())
         if self.main is None:
             self.main = worker
         for plugin in plugins:
@@ -346,6 +351,8 @@ class Kernel:
             if task is not None:
                 task.uncancel()
             response = self._error_response(w, rid, JsException(NEVER_RESPONDS, "Error"))
+        except CpuTimeLimitExceeded as exc:
+            response = self._limit_response(w, rid, exc)
         except Exception as exc:  # noqa: BLE001 - any handler failure becomes a 500
             if ctx.pass_through:
                 try:
@@ -368,6 +375,13 @@ class Kernel:
         # Production shows "Error 1101: Worker threw exception"; the reason is in the log.
         return Response(f"Error 1101: Worker threw exception\n{type(exc).__name__}: {exc}\n",
                         status=500, headers={"content-type": "text/plain;charset=UTF-8"})
+
+    def _limit_response(self, worker: Worker, rid: int, exc: CpuTimeLimitExceeded) -> Response:
+        exc = CpuTimeLimitExceeded(self.watchdog.limit_ms)  # raised from the watchdog without arguments
+        self.trace.record("error", id=rid, worker=worker.name, error="CpuTimeLimitExceeded", message=str(exc))
+        self.log("error", f"{worker.name}: {exc} The invocation was stopped.", worker=worker.name)
+        return Response(f"{EXCEEDED_RESPONSE}\n{exc}\n", status=503,
+                        headers={"content-type": "text/plain;charset=UTF-8"})
 
     async def invoke(self, worker: str | Worker | None, handler_name: str, *args: Any,
                      entrypoint: str | None = None, strict: bool = True) -> Any:
@@ -483,6 +497,7 @@ class Kernel:
         if self._closed:
             return
         self._closed = True
+        self.watchdog.stop()
         for service in list(self.services.values()):
             closer = getattr(service, "close", None)
             if closer is not None:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from course.runtime.net.faults import FAULTS
+from course.runtime.net.links import call_outbound
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
 
@@ -78,8 +79,6 @@ class Network:
     async def outbound_fetch(self, request: Request) -> Response:
         rt = self.runtime
         if FAULTS.peek(rt) is not None:  # partitions and added latency (course.runtime.net.faults)
-            from course.runtime.net.links import call_outbound
-
             await call_outbound(rt, request.url)
         upstream = self._match(request.url)
         rt.trace.record("subrequest", method=request.method, url=request.url,
