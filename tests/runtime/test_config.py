@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import pytest
 
 from course.runtime import ConfigError, load, load_config
+from course.runtime.kernel.config import ConfigWarning
 
 ENTRY = """
     from workers import WorkerEntrypoint, Response
@@ -53,13 +55,60 @@ def test_jsonc_config_allows_comments_and_trailing_commas(make_project):
     assert config.vars == {"A": "1", "OBJ": {"k": [1, 2]}}
 
 
-def test_jsonc_is_preferred_over_toml_like_wrangler(make_project):
-    config = load_config(make_project({
+def test_jsonc_is_preferred_over_toml_with_one_warning_naming_both(make_project):
+    root = make_project({
         "wrangler.jsonc": '{"name": "from-jsonc", "main": "src/entry.py"}',
         "wrangler.toml": 'name = "from-toml"\nmain = "src/entry.py"\n',
         "src/entry.py": ENTRY,
-    }))
+    })
+    with pytest.warns(ConfigWarning) as caught:
+        config = load_config(root)
     assert config.name == "from-jsonc"
+    [warning] = caught
+    assert "using wrangler.jsonc and ignoring wrangler.toml" in str(warning.message)
+
+
+def test_json_is_preferred_over_jsonc_and_toml_as_wrangler_does(make_project):
+    """wrangler's findWranglerConfig: wrangler.json, then wrangler.jsonc, then wrangler.toml."""
+    root = make_project({
+        "wrangler.json": '{"name": "from-json", "main": "src/entry.py"}',
+        "wrangler.jsonc": '{"name": "from-jsonc", "main": "src/entry.py"}',
+        "wrangler.toml": 'name = "from-toml"\nmain = "src/entry.py"\n',
+        "src/entry.py": ENTRY,
+    })
+    with pytest.warns(ConfigWarning, match="using wrangler.json and ignoring wrangler.jsonc, wrangler.toml"):
+        assert load_config(root).name == "from-json"
+
+
+def test_a_single_config_file_loads_without_a_warning(make_project):
+    root = make_project({"wrangler.toml": 'name = "w"\nmain = "src/entry.py"\n', "src/entry.py": ENTRY})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_config(root).name == "w"
+
+
+def test_non_utf8_config_is_a_config_error_naming_the_file(make_project):
+    root = make_project({"src/entry.py": ENTRY})
+    (root / "wrangler.toml").write_bytes(b'name = "w"\nmain = "src/\xff\xfe.py"\n')
+    with pytest.raises(ConfigError) as info:
+        load(root)
+    message = str(info.value)
+    assert str(root / "wrangler.toml") in message and ":2:" in message
+    assert "not UTF-8" in message and "0xff" in message
+
+
+def test_binary_config_is_a_config_error_not_a_decode_error(make_project):
+    root = make_project({"src/entry.py": ENTRY})
+    (root / "wrangler.toml").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ConfigError, match=r"wrangler\.toml:\d+:\d+: not UTF-8 text"):
+        load(root)
+
+
+def test_non_utf8_dev_vars_names_the_file(make_project):
+    root = make_project({"wrangler.toml": 'name = "w"\nmain = "src/entry.py"\n', "src/entry.py": ENTRY})
+    (root / ".dev.vars").write_bytes(b"KEY=\xe9t\xe9\n")
+    with pytest.raises(ConfigError, match=r"\.dev\.vars:1:5: not UTF-8"):
+        load(root)
 
 
 def test_unknown_keys_are_kept_so_real_projects_load(make_project):

@@ -2,21 +2,32 @@
 
 The schema follows https://developers.cloudflare.com/workers/wrangler/configuration/ for the
 keys this runtime understands; other keys are kept (``extra``) so real projects load as is.
-JSONC allows comments and trailing commas (parsed by json5). A malformed file raises
-:class:`ConfigError` naming the file, the line and column, and the key.
+JSONC allows comments and trailing commas (parsed by json5). A malformed file (bad syntax, a
+wrong type, bytes that are not UTF-8) raises :class:`ConfigError` naming the file, the line and
+column, and the key. A folder holding several config files uses the one wrangler would
+(``wrangler.json``, then ``wrangler.jsonc``, then ``wrangler.toml``) and warns once
+(:class:`ConfigWarning`) naming the file used and the ones ignored.
+
+Local state (``course serve``, ``course d1 execute``) lives where wrangler keeps it:
+``<project>/.wrangler/state`` (:func:`default_state_dir`).
 """
 from __future__ import annotations
 
 import re
 import tomllib
+import warnings
 from pathlib import Path
 from typing import Any, Optional
 
 import json5
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-#: Files wrangler looks for, in its order of preference.
-CONFIG_FILENAMES = ("wrangler.jsonc", "wrangler.json", "wrangler.toml")
+#: Files wrangler looks for, in its order of preference (``findWranglerConfig`` in
+#: cloudflare/workers-sdk, packages/wrangler/src/config/config-helpers.ts).
+CONFIG_FILENAMES = ("wrangler.json", "wrangler.jsonc", "wrangler.toml")
+#: Where wrangler keeps a project's local state, relative to the project folder (``wrangler dev
+#: --persist-to``'s default: https://developers.cloudflare.com/workers/wrangler/commands/#dev).
+STATE_DIRNAME = Path(".wrangler") / "state"
 
 
 class ConfigError(ValueError):
@@ -30,6 +41,10 @@ class ConfigError(ValueError):
             where += f":{line}" + (f":{column}" if column is not None else "")
         text = f"{where}: " + (f"key '{key}': " if key else "") + message
         super().__init__(text)
+
+
+class ConfigWarning(UserWarning):
+    """A usable config with a surprise in it (several config files in one folder)."""
 
 
 class _Section(BaseModel):
@@ -158,10 +173,31 @@ def find_config(directory: Path | str) -> Path:
         return p
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such Worker project directory")
-    for name in CONFIG_FILENAMES:
-        if (p / name).is_file():
-            return p / name
+    found = [p / name for name in CONFIG_FILENAMES if (p / name).is_file()]
+    if len(found) > 1:
+        ignored = ", ".join(f.name for f in found[1:])
+        warnings.warn(ConfigWarning(f"{p}: using {found[0].name} and ignoring {ignored} (wrangler reads the "
+                                    f"first of {', '.join(CONFIG_FILENAMES)})"), stacklevel=2)
+    if found:
+        return found[0]
     raise ConfigError(p, f"no wrangler config found (looked for {', '.join(CONFIG_FILENAMES)})")
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a config file, or ConfigError naming it when it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError(path, f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                          "save it as UTF-8", line=line, column=column) from None
+
+
+def default_state_dir(project_root: Path | str) -> Path:
+    """Where a project's local state lives by default, as with wrangler: ``<root>/.wrangler/state``."""
+    return Path(project_root) / STATE_DIRNAME
 
 
 def parse_config_text(text: str, path: Path) -> dict[str, Any]:
@@ -237,7 +273,7 @@ def validate_config(data: dict[str, Any], path: Path, text: str = "") -> Wrangle
 def load_config(directory: Path | str) -> WranglerConfig:
     """Read and validate the wrangler config of a project directory (or a config file path)."""
     path = find_config(directory).resolve()
-    text = path.read_text(encoding="utf-8")
+    text = read_config_text(path)
     data = parse_config_text(text, path)
     config = validate_config(data, path, text)
     if config.main is None:
@@ -267,7 +303,7 @@ def read_dev_vars(root: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     out: dict[str, str] = {}
-    for n, raw in enumerate(path.read_text().splitlines(), 1):
+    for n, raw in enumerate(read_config_text(path).splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
