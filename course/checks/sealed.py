@@ -9,15 +9,23 @@ therefore never use the notebook's names: they do ::
     checks = sealed("day1")
     checks.grade_envelope(Envelope, seed=11)
 
-:func:`sealed` executes the checker modules afresh from their files (compiled once, when this module
-is imported, and again only if a file changes) and compares them with the loaded ones (every function's and method's code, every module-level name, the ``sys.modules``
-entries, the built-in exceptions and functions), before and after each call. Any difference
+:func:`sealed` executes the checker modules afresh from their files (compiled once, when this
+module is imported, and again only if a file changes) and compares them with the loaded ones
+(every function's and method's code, every module-level name, the ``sys.modules`` entries, the
+built-in exceptions and functions), before and after each call.
+
+What it verifies is what a grade needs, found from the files' own ``import`` statements: for
+``sealed("day1")``, every module of the ``course/checks/day1/`` package, the harness modules
+they import (and the ones those import), the shared protocol modules they import (``course.
+protocol.lifecycle``), the package ``__init__`` files on the way, and :data:`SUPPORT_MODULES`;
+never another day's or project's checks. Any difference
 raises :class:`GradingCodeModified` ("the grading code was modified: ..."), which fails that
 question. In ``course grade``'s kernels an audit hook (``course.grading.sandbox``) also repairs
 what it finds and reports it to the grader; ``sys.audit(VERIFY_EVENT)`` asks it to check now.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import importlib
 import os
@@ -28,12 +36,19 @@ from typing import Any, Callable
 
 #: The audit event that asks the grading kernel's guard to check and repair the grading code now.
 VERIFY_EVENT = "course.grading.verify"
-#: Modules, besides every ``course.checks`` module, that the checkers run on.
+#: Modules, besides the ``course.checks`` modules, that the checkers run on; they keep run-time
+#: state in their globals, so only their code is compared.
 SUPPORT_MODULES = ("course.runtime.kernel.clock",)
+#: Packages outside ``course.checks`` whose modules, when a checker imports them, are sealed
+#: like checkers (code and data): the shared protocol a checker compares answers with.
+SHARED_PREFIXES = ("course.protocol.",)
+#: Top-level entries of ``course/checks`` that are not checks a grade can ask for.
+NOT_CHECKS = frozenset({"__init__", "sealed", "harness"})
 #: Names IPython and ipykernel themselves put into ``builtins`` as Python functions.
 KERNEL_BUILTINS = frozenset({"display", "get_ipython", "exit", "quit", "input", "raw_input", "breakpoint", "help"})
 _HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: set on classes made in Python, never on the built-in ones
 _PACKAGE_DIR = Path(__file__).resolve().parent
+_COURSE_DIR = _PACKAGE_DIR.parent
 _SKIPPED = frozenset({"__builtins__", "__cached__", "__loader__", "__spec__", "__file__", "__doc__", "__name__",
                       "__package__", "__path__", "__all__"})
 
@@ -43,21 +58,92 @@ class GradingCodeModified(RuntimeError):
 
 
 def _checker_names() -> list[str]:
-    return [f"course.checks.{p.stem}" for p in sorted(_PACKAGE_DIR.glob("*.py")) if p.stem not in ("__init__", "sealed")]
+    """Every module of ``course.checks`` (packages included, this one excluded), from the files."""
+    names = []
+    for path in sorted(_PACKAGE_DIR.rglob("*.py")):
+        parts = path.relative_to(_PACKAGE_DIR).with_suffix("").parts
+        if "__pycache__" in parts or parts == ("sealed",) or parts == ("__init__",):
+            continue
+        names.append(".".join(("course", "checks", *(parts[:-1] if parts[-1] == "__init__" else parts))))
+    return names
+
+
+def checker_modules() -> list[str]:
+    """The names of every checker module (what the grading kernel imports before any learner code)."""
+    return ["course.checks", *_checker_names()]
+
+
+def shared_modules() -> list[str]:
+    """The modules outside ``course.checks`` that some check imports and so are sealed with it."""
+    return sorted({n for check in _checks() for n in _module_names(check) if n.startswith(SHARED_PREFIXES)})
+
+
+def _checks() -> list[str]:
+    """The checks a grade can ask for: ``day1``, ``project1``... (each a package or a module)."""
+    return sorted({n.split(".")[2] for n in _checker_names()} - NOT_CHECKS)
+
+
+def _imports(name: str) -> set[str]:
+    """The modules the file of module ``name`` imports (relative imports resolved), from its source."""
+    path = _expected_file(name)
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, SyntaxError):
+        return set()  # verify() reports the file as missing or changed
+    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}" if base else anchor
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # ``from pkg import submodule``
+    return found
+
+
+def _sealed_by_import(name: str) -> bool:
+    return name.startswith("course.checks.") or (name.startswith(SHARED_PREFIXES) and Path(_expected_file(name)).exists())
+
+
+def _closure(roots: list[str]) -> list[str]:
+    """``roots``, every sealed module they import (transitively) and the packages on the way."""
+    checkers = set(_checker_names())
+    seen: list[str] = []
+    todo = list(roots)
+    while todo:
+        name = todo.pop(0)
+        if name in seen:
+            continue
+        seen.append(name)
+        if not name.startswith("course.checks."):
+            continue  # a shared module is sealed by itself, not what it imports
+        parent = name.rpartition(".")[0]
+        if parent != "course.checks" and parent not in seen:
+            todo.append(parent)  # importing a module runs its package's __init__ first
+        todo += sorted(m for m in _imports(name) if m not in seen and (m in checkers or (
+            _sealed_by_import(m) and not m.startswith("course.checks."))))
+    return [n for n in seen if n != "course.checks.sealed"]
 
 
 def _module_names(requested: str) -> list[str]:
-    names = _checker_names()
-    wanted = f"course.checks.{requested}"
-    if wanted not in names:
-        raise ValueError(f"no checker module {wanted!r}; expected one of {names}")
-    return ["course.checks", *names, *SUPPORT_MODULES]
+    """What ``sealed(requested)`` verifies: the check's modules, what they import, the support modules."""
+    checks = _checks()
+    if requested not in checks:
+        raise ValueError(f"no checks named {requested!r}; expected one of {checks}")
+    prefix = f"course.checks.{requested}"
+    roots = [n for n in _checker_names() if n == prefix or n.startswith(prefix + ".")]
+    ordered = ["course.checks", *(n for n in _closure(roots) if n != "course.checks")]
+    return [*ordered, *(m for m in SUPPORT_MODULES if m not in ordered)]
 
 
 def _expected_file(name: str) -> str:
     """Where module ``name`` of the course package lives, found from this file, not from sys.modules."""
     parts = name.split(".")[1:]
-    base = _PACKAGE_DIR.parent.joinpath(*parts)
+    base = _COURSE_DIR.joinpath(*parts)
     return str(base / "__init__.py") if base.is_dir() else str(base.with_suffix(".py"))
 
 
@@ -70,7 +156,8 @@ def _compile_checkers() -> tuple[tuple[str, str, types.CodeType], ...]:
     An entry is used only while its file still holds exactly the same source.
     """
     compiled = []
-    for name in ["course.checks", *_checker_names(), *SUPPORT_MODULES]:
+    every = sorted({n for check in _checks() for n in _module_names(check)} | set(checker_modules()))
+    for name in every:
         path = _expected_file(name)
         try:
             source = Path(path).read_text(encoding="utf-8")
@@ -118,7 +205,7 @@ def _plain(value: Any) -> bool:
         return True
     if isinstance(value, (tuple, list, set, frozenset)):
         return all(_plain(v) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, (dict, types.MappingProxyType)):
         return all(_plain(k) and _plain(v) for k, v in value.items())
     return False
 
@@ -148,6 +235,9 @@ def _differences(name: str, live: types.ModuleType, fresh: dict[str, Any], data:
                         found.append(f"{where}.{attr} was replaced")
         elif not data:
             continue
+        elif isinstance(want, _TYPE_ALIASES):  # ``Arrow = tuple[...]``, ``Fault = A | B``: fresh args, same names
+            if type(got) is not type(want) or repr(got) != repr(want):
+                found.append(f"{where} was replaced")
         elif isinstance(want, (types.ModuleType, types.FunctionType, type)) or callable(want):
             if got is not want:
                 found.append(f"{where} was replaced")
@@ -233,12 +323,14 @@ def _verify_now(requested: str) -> None:
 
 
 def sealed(requested: str) -> SealedChecks:
-    """The checker module ``course.checks.<requested>``, verified, for hidden tests to call."""
+    """The checks ``course.checks.<requested>`` (a day's or a project's), verified, for hidden tests to call."""
     _verify_now(requested)
     return SealedChecks(requested)
 
 
 _MISSING = object()
+_TYPE_ALIASES = (types.GenericAlias, types.UnionType, type(Callable[[], Any]), type(Callable))
 _COMPILED = _compile_checkers()
 
-__all__ = ["GradingCodeModified", "SealedChecks", "VERIFY_EVENT", "sealed", "verify"]
+__all__ = ["GradingCodeModified", "SHARED_PREFIXES", "SUPPORT_MODULES", "SealedChecks", "VERIFY_EVENT", "checker_modules",
+           "sealed", "shared_modules", "verify"]

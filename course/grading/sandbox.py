@@ -32,12 +32,19 @@ import types
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from course.checks.sealed import SUPPORT_MODULES, VERIFY_EVENT, GradingCodeModified, compiled_checkers
+from course.checks.sealed import (
+    SUPPORT_MODULES,
+    VERIFY_EVENT,
+    GradingCodeModified,
+    checker_modules,
+    compiled_checkers,
+    shared_modules,
+)
 
 #: Environment variable carrying the JSON :class:`SandboxPolicy` to the kernel.
 SANDBOX_ENV = "COURSE_GRADING_SANDBOX"
 #: Modules whose dicts, functions and classes a submission may not change.
-PROTECTED_MODULE_PREFIXES = ("course.checks", "course.grading.sandbox")
+PROTECTED_MODULE_PREFIXES = ("course.checks", "course.grading.sandbox", *shared_modules())
 #: Modules whose classes may not be patched (the test runner and the kernel's reply path).
 PROTECTED_CLASS_MODULES = ("course.", "IPython.", "ipykernel.", "jupyter_client.", "traitlets.", "nbformat.",
                            "comm.", "zmq.", "builtins")
@@ -365,12 +372,11 @@ def install(policy: SandboxPolicy | None = None) -> bool:
         resource.setrlimit(resource.RLIMIT_AS, (policy.memory_bytes, policy.memory_bytes))
     # The grading code the hidden tests call is imported now, before any learner code, so the
     # snapshot holds the genuine objects.
-    import pkgutil
+    for name in [*checker_modules(), *shared_modules()]:  # every day's and project's checks, and the harness
+        __import__(name)
+    from course.checks.harness.shrink import prepare_search
 
-    import course.checks
-
-    for info in pkgutil.iter_modules(course.checks.__path__, "course.checks."):
-        __import__(info.name)
+    prepare_search()  # Hypothesis's set-up calls gc.get_referrers, which the hook refuses
     for name in SUPPORT_MODULES:
         __import__(name)
     snapshot = _Snapshot()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from course.checks import day1
-from course.checks.result import CheckResult
+from course.checks import CheckResult
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = ROOT / "solutions" / "day1" / "day1_exercises.ipynb"
@@ -65,7 +65,7 @@ def test_scenarios_are_deterministic_and_failures_name_scenario_seed_and_reprodu
     _fails(first, "counts should be")
     message = first.message()
     assert "[aggregate seed=5] FAILED" in message
-    assert "course.checks.day1.aggregate_scenario(seed=5).run(double_counting)" in message
+    assert "reproduce: day1.aggregate_scenario(seed=5).run(double_counting)" in message
     with pytest.raises(AssertionError, match=r"\[aggregate seed=5\]"):
         day1.grade_aggregate(double_counting, seed=5)
     assert day1.coordinator_scenario(8).run(solution["run_coordinator"]) == \

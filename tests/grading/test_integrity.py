@@ -56,7 +56,7 @@ ATTACKS: dict[str, tuple[str, str]] = {
                                         "('grade_envelope', 'grade_lifecycle', 'grade_split', 'grade_aggregate', "
                                         "'grade_coordinator')})\nsys.modules['course.checks.sealed'] = fake\n"
                                         "sys.modules['course.checks.day1'] = fake\n"),
-    "patch-assert-ok": ("q1_envelope", "from course.checks.result import CheckResult\n"
+    "patch-assert-ok": ("q1_envelope", "from course.checks import CheckResult\n"
                                        "try:\n    CheckResult.assert_ok = lambda self: self\nexcept Exception:\n    pass\n"),
     "fake-assertion-error": ("q1_envelope", "import builtins\nclass AssertionError(Exception):\n    pass\n"
                                             "builtins.AssertionError = AssertionError\n"),
@@ -180,7 +180,7 @@ def test_a_chaotic_submission_is_still_graded_on_its_answers_within_the_timeout(
 
 def test_sealed_checks_refuse_a_monkeypatched_checker_and_name_it(monkeypatch: pytest.MonkeyPatch) -> None:
     import course.checks.day1 as day1
-    from course.checks.result import CheckResult
+    from course.checks import CheckResult
 
     sealed("day1")  # untouched: fine
     monkeypatch.setattr(day1, "grade_split", lambda *a, **k: None)
@@ -204,7 +204,7 @@ def test_sealed_checks_refuse_a_monkeypatched_checker_and_name_it(monkeypatch: p
 
 
 def test_sealed_checks_catch_a_patch_made_while_the_learners_code_runs() -> None:
-    from course.checks.result import CheckResult
+    from course.checks import CheckResult
 
     original = CheckResult.assert_ok
 

@@ -157,7 +157,7 @@ def test_course_check_reports_each_question_for_a_solution_a_blank_and_a_wrong_a
     report = _course("check", str(wrong))
     assert report.returncode == 1
     assert "FAIL  4. Aggregating results" in report.stdout and "[aggregate seed=0] FAILED" in report.stdout
-    assert "reproduce: course.checks.day1.aggregate_scenario(seed=0).run(aggregate)" in report.stdout
+    assert "reproduce: day1.aggregate_scenario(seed=0).run(aggregate)" in report.stdout
 
     broken = tmp_path / "broken.ipynb"
     broken.write_text(class_files["carol"])

@@ -2,13 +2,16 @@
 
 The coordinator splits a document batch into :class:`Subtask` s, workers answer each with a
 :class:`WorkResult` (word counts), and the coordinator folds them into an :class:`Aggregate`.
+A task moves through the course's one lifecycle: :class:`TaskState` and
+:class:`IllegalTransition` are ``course.protocol``'s, the same the lab Worker uses.
 """
 from __future__ import annotations
 
-import enum
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
+
+from course.protocol.lifecycle import LIFECYCLE, TASK_EVENTS, IllegalTransition, TaskState
 
 #: Message types the coordinator/worker pair exchanges on Day 1.
 MESSAGE_TYPES = ("task.assign", "task.result", "task.error", "heartbeat")
@@ -20,20 +23,6 @@ AGENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
 SCHEMA_VERSION = 1
 #: Longest message id accepted (ids end up as storage keys).
 MAX_ID_LENGTH = 64
-
-
-class TaskState(str, enum.Enum):
-    """Where a task is in its life."""
-
-    CREATED = "created"
-    ASSIGNED = "assigned"
-    RUNNING = "running"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class IllegalTransition(ValueError):
-    """An event that the task's current state does not allow."""
 
 
 @dataclass(frozen=True)
@@ -79,3 +68,7 @@ def word_counts(items: Iterable[str]) -> dict[str, int]:
     for item in items:
         counter.update(item.lower().split())
     return dict(sorted(counter.items()))
+
+
+__all__ = ["AGENT_NAME_PATTERN", "Aggregate", "IllegalTransition", "LIFECYCLE", "MAX_ID_LENGTH", "MESSAGE_TYPES",
+           "REPLY_TYPES", "SCHEMA_VERSION", "Subtask", "TASK_EVENTS", "TaskState", "WorkResult", "word_counts"]
