@@ -29,6 +29,7 @@ import httpx
 from course.runtime.bindings.ai import errors
 from course.runtime.bindings.ai.offline import OfflineModel
 from course.runtime.bindings.ai.request import AiRequest, Completion
+from course.workers.context import current_runtime
 
 #: Cloudflare API base (https://developers.cloudflare.com/api/).
 CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4"
@@ -73,8 +74,6 @@ class _HttpBackend:
 
     async def _post(self, url: str, body: dict[str, Any]) -> httpx.Response:
         loop = asyncio.get_running_loop()
-        from course.workers.context import current_runtime
-
         rt = current_runtime.get()
         clock = rt.clock if rt is not None else None
         if clock is not None:

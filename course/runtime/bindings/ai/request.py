@@ -308,6 +308,8 @@ def parse(model: ModelInfo, inputs: Any) -> AiRequest:
 
 
 def _check_schema(schema: dict[str, Any]) -> None:
+    # Imported on first use, not to dodge a cycle: jsonschema takes ~0.8 s to import and only JSON mode
+    # needs it.
     import jsonschema
 
     try:
