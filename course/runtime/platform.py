@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from course.runtime.bindings.ai.service import AI, AiService
+from course.runtime.edges.sessions import AsyncWebSocketSession, WebSocketSession, connect, connect_async
 from course.runtime.edges.transport import AsyncWorkerTransport, WorkerTransport
 from course.runtime.kernel.regions import check_region
 from course.runtime.kernel.runtime import DEFAULT_BASE_URL, Kernel
@@ -20,7 +21,7 @@ from course.runtime.net.faults import FAULTS, Faults
 from course.runtime.net.network import Network
 from course.runtime.net.regions import NETWORK, NetworkModel
 from course.runtime.objects import durable_objects
-from course.runtime.objects.websockets import AsyncWebSocketSession, WebSocketSession, connect, connect_async
+from course.runtime.objects.websocket_wire import WEBSOCKET_WIRE
 from course.runtime.registry import PLUGINS, UNSUPPORTED
 
 
@@ -32,6 +33,7 @@ class Runtime(Kernel):
         super().__init__(virtual_time=virtual_time, seed=seed, persist_to=persist_to, echo_logs=echo_logs,
                          plugins=PLUGINS, unsupported=UNSUPPORTED)
         self.network = Network(self)
+        WEBSOCKET_WIRE.of(self)  # WebSocketPair (course.workers) finds it in self.services
 
     # -- controls ------------------------------------------------------------------------------
     @property

@@ -11,6 +11,7 @@ from typing import Any, Iterable
 from course.workers.fetch import fetch
 from course.workers.http import Headers, Request, Response
 from course.workers.jsproxy import JsArray, JsObject, to_py, wrap
+from course.workers.websocket import WebSocketPair, WebSocketRequestResponsePair
 
 
 class Object:
@@ -289,17 +290,15 @@ class Error:
 
 
 def __getattr__(name: str) -> Any:
-    # WebSocketPair lives with the WebSocket emulation; imported lazily so this module loads
-    # without it.
     if name in ("Blob", "File", "FormData"):
         from course.workers import blob, formdata
 
         cls = getattr(blob, name, None) or getattr(formdata, name)
         return _with_new(cls)
-    if name in ("WebSocketPair", "WebSocketRequestResponsePair"):
-        from course.runtime.objects import websockets  # type: ignore[import-not-found]
-
-        return getattr(websockets, name)
+    if name == "WebSocketPair":
+        return WebSocketPair
+    if name == "WebSocketRequestResponsePair":
+        return WebSocketRequestResponsePair
     raise AttributeError(f"module 'js' has no attribute {name!r} in the course's emulated runtime")
 
 

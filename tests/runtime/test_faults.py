@@ -13,7 +13,7 @@ import pytest
 
 from course.runtime import Runtime, load
 from course.workers import Response
-from course.runtime.objects.websockets import WebSocketClosed
+from course.runtime.edges.sessions import WebSocketClosed
 
 from _projects import CHAT, durable_objects_toml
 

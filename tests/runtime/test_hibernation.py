@@ -12,7 +12,8 @@ from typing import Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.objects.websockets import HIBERNATION_IDLE_SECONDS, WebSocketClosed
+from course.runtime.edges.sessions import WebSocketClosed
+from course.runtime.objects.hibernation import HIBERNATION_IDLE_SECONDS
 
 from _projects import CHAT, durable_objects_toml
 
@@ -24,7 +25,7 @@ import json
 from urllib.parse import parse_qs, urlparse
 from js import WebSocketPair
 from workers import DurableObject, Response, WorkerEntrypoint
-from course.runtime.objects.websockets import WebSocketRequestResponsePair
+from course.workers.websocket import WebSocketRequestResponsePair
 
 EVENTS = []
 

@@ -13,7 +13,7 @@ from course.runtime import Runtime
 from course.runtime.bindings.kv import KV, KVEntry
 from course.runtime.net.regions import ONE_WAY_LATENCY_MS, REGIONS, one_way_ms
 from course.runtime.edges.transport import WorkerTransport
-from course.runtime.objects.websockets import WebSocketClosed
+from course.runtime.edges.sessions import WebSocketClosed
 
 from _projects import durable_objects_toml
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 
 from course.runtime import Runtime, load
-from course.runtime.objects.websockets import WebSocketClosed, WebSocketUpgradeError
+from course.runtime.edges.sessions import WebSocketClosed, WebSocketUpgradeError
 
 from _projects import CHAT, durable_objects_toml
 

@@ -2,7 +2,7 @@
 
 Each HTTP request becomes a Worker ``Request`` delivered on the runtime's loop, and each line of
 the log looks like ``wrangler dev``'s: ``[course:info] GET /path 200 OK (3ms)``.
-WebSocket upgrades are bridged by ``course.runtime.objects.websockets`` (``WebSocketService.serve_asgi``).
+WebSocket upgrades are bridged by ``course.runtime.edges.websocket_bridge``.
 
 Like ``wrangler dev``, the server fires the main Worker's ``scheduled`` handler on request:
 ``/cdn-cgi/handler/scheduled?cron=...&time=...`` always (answers ``ok`` 200 or ``exception``
@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
+from course.runtime.edges.websocket_bridge import serve_websocket
 from course.workers.http import Request
 
 Send = Callable[[dict[str, Any]], Any]
@@ -107,9 +108,7 @@ class WorkerASGIApp:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if kind == "websocket":
-            from course.runtime.objects.websockets import service as websockets
-
-            await websockets(self.runtime).serve_asgi(scope, receive, send, url=_url(scope))
+            await serve_websocket(self.runtime, scope, receive, send, url=_url(scope))
             return
         if kind != "http":
             return

@@ -1,4 +1,4 @@
-"""Durable Object storage: the async KV API, the SQL API and the sync KV API over real SQLite.
+"""Durable Object storage: the async KV API, alarms and transactions over real SQLite.
 
 Every object gets one SQLite database (in memory, or a file under ``persist_to``). The async KV
 API lives in a table of that database (``_cf_KV``, as on Cloudflare), so SQL writes and KV writes
@@ -6,6 +6,10 @@ share one transaction. Writes are not committed one by one: the database keeps a
 while the object runs, and :meth:`ObjectStorage.flush` commits it when the object's turn ends
 (the next await that is not a storage operation, or the end of the event). That is Cloudflare's
 automatic write coalescing, and the commit before a response leaves is its output gate.
+
+The SQL API and the sync KV API (``ctx.storage.sql``, ``ctx.storage.kv``) are in
+``course.runtime.objects.sql``; ``TRANSACTION_STATEMENT_ERROR`` and the SQL limits are
+re-exported here.
 
 References:
 https://developers.cloudflare.com/durable-objects/api/sqlite-storage-api/
@@ -17,14 +21,20 @@ from __future__ import annotations
 import datetime as _dt
 import inspect
 import pickle
-import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from course.runtime.kernel.clone import structured_clone
-from course.runtime.kernel.sqlite_errors import describe
-from course.workers.jsproxy import JsArray, JsException, JsObject, to_py, wrap
+from course.runtime.objects.sql import (
+    MAX_SQL_BOUND_PARAMETERS,
+    MAX_SQL_STATEMENT_BYTES,
+    TRANSACTION_STATEMENT_ERROR,
+    SqlGuard,
+    SqlStorage,
+    SyncKV,
+)
+from course.workers.jsproxy import JsException, JsObject, to_py, wrap
 
 # -- limits (https://developers.cloudflare.com/durable-objects/platform/limits/) -------------
 #: Key size of the KV API of KV-backed objects: 2 KiB. SQLite-backed objects have no key limit of
@@ -38,10 +48,6 @@ MAX_KV_BACKED_VALUE_BYTES = 128 * 1024
 MAX_SQLITE_ROW_BYTES = 2_000_000
 #: get/put/delete take at most 128 keys at once (Storage API, "up to 128 keys").
 MAX_KEYS_PER_CALL = 128
-#: SQL API: maximum bound parameters per query.
-MAX_SQL_BOUND_PARAMETERS = 100
-#: SQL API: maximum SQL statement length (100 KB).
-MAX_SQL_STATEMENT_BYTES = 100_000
 #: SQL API: maximum number of columns per table.
 MAX_SQL_COLUMNS = 100
 #: SQL API: maximum arguments per SQL function.
@@ -54,16 +60,6 @@ MAX_SQLITE_DATABASE_BYTES = 10 * 10**9
 #: Hidden tables used by the platform; the SQL API may not read them (as on Cloudflare).
 KV_TABLE = "_cf_KV"
 META_TABLE = "_cf_METADATA"
-
-#: Cloudflare refuses SQL transaction statements in sql.exec() with this error (workerd).
-TRANSACTION_STATEMENT_ERROR = (
-    "To execute a transaction, please use the state.storage.transaction() or "
-    "state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT "
-    "statements. The JavaScript API is safer because it will automatically roll back on "
-    "exceptions, and because it interacts correctly with Durable Objects' automatic atomic "
-    "write coalescing."
-)
-_TRANSACTION_RE = re.compile(r"^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
 
 _DELETED = object()
 
@@ -146,11 +142,8 @@ class ObjectStorage:
         self._db.execute(f"PRAGMA max_page_count = {MAX_SQLITE_DATABASE_BYTES // page_size}")
         self._db.execute(f"CREATE TABLE IF NOT EXISTS {KV_TABLE} (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID")
         self._db.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key TEXT PRIMARY KEY, value) WITHOUT ROWID")
-        self._user_sql = False
-        self._denied: str | None = None
-        #: tables a statement reads, collected by the authorizer while it is prepared (rowsRead)
-        self._reads: set[str] | None = None
-        self._db.set_authorizer(self._authorize)
+        self._guard = SqlGuard()
+        self._db.set_authorizer(self._guard.authorize)
         self._in_txn = False
         self._savepoints = 0
         self.pending_writes = 0
@@ -162,7 +155,8 @@ class ObjectStorage:
         self.running_alarm: int | None = None
         #: setAlarm()/deleteAlarm() was called while the handler ran: a failure is not retried.
         self.alarm_touched = False
-        self._sql = SqlStorage(self) if sqlite_backed else None
+        self._sql = SqlStorage(self._db, self._guard, lambda: self._op("sql", False),
+                               self._count_writes) if sqlite_backed else None
         self._kv = SyncKV(self) if sqlite_backed else None
 
     @property
@@ -193,6 +187,9 @@ class ObjectStorage:
             self.pending_writes += 1
         if self.on_op is not None:
             self.on_op(name, write)
+
+    def _count_writes(self, n: int) -> None:
+        self.pending_writes += n
 
     def flush(self) -> int:
         """Commit buffered writes (the output gate opens). Returns how many writes committed.
@@ -236,19 +233,6 @@ class ObjectStorage:
             self._db.execute(f"ROLLBACK TO {name}")
         self._db.execute(f"RELEASE {name}")
         self._savepoints -= 1
-
-    # -- the user-facing SQL guard ------------------------------------------------------------
-    def _authorize(self, action: int, arg1: Any, arg2: Any, db: Any, trigger: Any) -> int:
-        if self._reads is not None and action == sqlite3.SQLITE_READ and isinstance(arg1, str):
-            self._reads.add(arg1)
-        if self._user_sql:
-            for table in (arg1, arg2):
-                if isinstance(table, str) and table.lower().startswith("_cf_") and action in (
-                        sqlite3.SQLITE_READ, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_DELETE,
-                        sqlite3.SQLITE_DROP_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_ALTER_TABLE):
-                    self._denied = table
-                    return sqlite3.SQLITE_DENY
-        return sqlite3.SQLITE_OK
 
     # -- async KV API --------------------------------------------------------------------------
     def _check_value(self, key: str, value: Any) -> bytes:
@@ -425,6 +409,13 @@ class ObjectStorage:
         row = self._db.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'alarm'").fetchone()
         return int(row[0]) if row is not None and row[0] is not None else None
 
+    def clear_alarm(self, ms: int) -> None:
+        """Delete the alarm that ran for ``ms`` and commit, unless the handler set a new one."""
+        if not self.closed and self.alarm_ms() == ms:
+            self._begin()
+            self._set_alarm_row(None)
+            self.flush()
+
     def _set_alarm_row(self, ms: int | None) -> None:
         if ms is None:
             self._db.execute(f"DELETE FROM {META_TABLE} WHERE key = 'alarm'")
@@ -500,272 +491,6 @@ class StorageTransaction:
         raise AttributeError(f"a storage transaction has no {name!r}")
 
 
-class SqlCursor:
-    """The result of ``sql.exec()``: iterate rows (dicts), ``next()``, ``toArray()``, ``one()``, ``raw()``.
-
-    As on Cloudflare, ``rowsRead`` grows as the cursor is consumed: a row counts once SQLite has
-    stepped onto it, and SQLite steps one row ahead of the row handed out (workerd: after the first
-    ``next()`` of ten rows, ``rowsRead`` is 2). Once the cursor is exhausted, ``rowsRead`` is the
-    statement's estimate of rows scanned (see :meth:`SqlStorage.exec`), if larger.
-    """
-
-    def __init__(self, columns: list[str], rows: list[tuple], rows_read: int, rows_written: int,
-                 prior_reads: int = 0) -> None:
-        self.columnNames = JsArray(columns)
-        self._rows = rows
-        self._pos = 0
-        self._scanned = rows_read
-        self._prior = prior_reads
-        self.rowsWritten = rows_written
-
-    @property
-    def rowsRead(self) -> int:  # noqa: N802 - Cloudflare's name
-        if self._pos >= len(self._rows):
-            return self._prior + max(len(self._rows), self._scanned)
-        return self._prior + self._pos + 1  # SQLite has stepped onto the row handed out next
-
-    column_names = property(lambda self: self.columnNames)
-    rows_read = property(lambda self: self.rowsRead)
-    rows_written = property(lambda self: self.rowsWritten)
-
-    def _row(self, row: tuple) -> JsObject:
-        return JsObject({c: wrap(_as_js_number(v)) for c, v in zip(self.columnNames, row)})
-
-    def _raw_row(self, row: tuple) -> JsArray:
-        return JsArray(wrap(_as_js_number(v)) for v in row)
-
-    def _take(self) -> list[tuple]:
-        rows, self._pos = self._rows[self._pos:], len(self._rows)
-        return rows
-
-    def _advance(self) -> tuple | None:
-        if self._pos < len(self._rows):
-            self._pos += 1
-            return self._rows[self._pos - 1]
-        return None
-
-    def __iter__(self) -> Iterator[JsObject]:
-        while (row := self._advance()) is not None:
-            yield self._row(row)
-
-    def next(self) -> JsObject:
-        """JS iterator protocol: ``{done: False, value: row}``, then ``{done: True}``."""
-        row = self._advance()
-        return JsObject({"done": True}) if row is None else JsObject({"done": False, "value": self._row(row)})
-
-    def toArray(self) -> JsArray:  # noqa: N802
-        """The remaining rows."""
-        return JsArray(self._row(r) for r in self._take())
-
-    to_array = toArray
-
-    def one(self) -> JsObject:
-        rows = self._take()
-        if len(rows) != 1:
-            got = "no results" if not rows else "multiple results"
-            raise JsException(f"Expected exactly one result from SQL query, but got {got}.", "Error")
-        return self._row(rows[0])
-
-    def raw(self) -> "RawSqlCursor":
-        """The same rows as arrays of values; it shares this cursor's position."""
-        return RawSqlCursor(self)
-
-
-class RawSqlCursor:
-    """``cursor.raw()``: an iterator of rows as arrays, with ``next()`` and ``toArray()``.
-
-    It consumes the same results as its cursor: ``cursor.raw().next()`` then
-    ``cursor.toArray()`` gives the first row as an array and the rest as objects (SQL API docs).
-    """
-
-    def __init__(self, cursor: SqlCursor) -> None:
-        self._cursor = cursor
-
-    def __iter__(self) -> Iterator[JsArray]:
-        while (row := self._cursor._advance()) is not None:
-            yield self._cursor._raw_row(row)
-
-    def __next__(self) -> JsArray:
-        row = self._cursor._advance()
-        if row is None:
-            raise StopIteration
-        return self._cursor._raw_row(row)
-
-    def next(self) -> JsObject:
-        row = self._cursor._advance()
-        return JsObject({"done": True}) if row is None else JsObject({"done": False, "value": self._cursor._raw_row(row)})
-
-    def toArray(self) -> JsArray:  # noqa: N802
-        return JsArray(self._cursor._raw_row(r) for r in self._cursor._take())
-
-    to_array = toArray
-
-    @property
-    def columnNames(self) -> JsArray:  # noqa: N802
-        return self._cursor.columnNames
-
-
-#: Largest integer a JavaScript number holds exactly (Number.MAX_SAFE_INTEGER).
-MAX_SAFE_INTEGER = 2**53 - 1
-
-
-def _as_js_number(value: Any) -> Any:
-    """A SQL value as Python Worker code reads it: through a JS number, so an integral REAL
-    (2.0) arrives as the int 2, as Pyodide converts it (conformance: do_sql_cursor)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_SAFE_INTEGER:
-        return int(value)
-    return value
-
-
-def _split_statements(query: str) -> list[str]:
-    statements, chunk = [], ""
-    for piece in query.split(";"):
-        chunk += piece + ";"
-        if sqlite3.complete_statement(chunk):
-            if chunk.strip(" \t\r\n;"):
-                statements.append(chunk)
-            chunk = ""
-    if chunk.strip(" \t\r\n;"):
-        statements.append(chunk[:-1])
-    return statements
-
-
-#: JavaScript numbers are doubles: Pyodide turns a Python int within 2**53 into one, and workerd
-#: binds every JS number as REAL (``typeof(?)`` is 'real'; tests/conformance, do_sql). Larger
-#: ints arrive as BigInt and bind as INTEGER.
-MAX_SAFE_INTEGER = 2**53 - 1
-
-
-def _bind_value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return float(value) if abs(value) <= MAX_SAFE_INTEGER else value
-    if value is None or isinstance(value, (float, str, bytes)):
-        return value
-    if isinstance(value, (bytearray, memoryview)):
-        return bytes(value)
-    raise JsException(f"SQL bindings must be null, numbers, strings or bytes; got "
-                      f"{type(value).__name__}", "TypeError")
-
-
-_WRITE_RE = re.compile(r"^(\s|--[^\n]*\n|/\*.*?\*/)*(UPDATE|DELETE)\b", re.I | re.S)
-#: Statements that may scan tables (the others, DDL and PRAGMA, get no query plan).
-_READING_RE = re.compile(r"^(\s|--[^\n]*\n|/\*.*?\*/)*(SELECT|WITH|UPDATE|DELETE|INSERT|REPLACE|VALUES)\b", re.I | re.S)
-_LIMIT_RE = re.compile(r"\bLIMIT\b", re.I)
-_SCAN_RE = re.compile(r"^SCAN (\w+)")
-
-
-def _scan_estimate(storage: "ObjectStorage", stmt: str, params: tuple) -> int:
-    """Rows a statement reads by scanning whole tables, from SQLite's query plan.
-
-    Python's sqlite3 does not expose ``sqlite3_stmt_status``, so rows read are estimated: each
-    full ``SCAN`` of a table in ``EXPLAIN QUERY PLAN`` reads all its rows (``SELECT count(*)``,
-    a ``WHERE`` on an unindexed column, an ``UPDATE`` that scans: what workerd reports). A
-    ``SEARCH`` reads what it returns or changes, counted by the caller. With ``LIMIT`` a scan
-    may stop early, so no estimate is made (rowsRead is then the rows stepped onto); sorts
-    (workerd counts the sorter's rows again) and joins are undercounted.
-    """
-    if not _READING_RE.match(stmt) or _LIMIT_RE.search(stmt):
-        return 0
-    db = storage._db
-    storage._reads = set()
-    try:
-        plan = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + stmt, params)]
-        reads = {t.lower(): t for t in storage._reads}
-    except sqlite3.Error:
-        return 0  # the statement itself will raise the error
-    finally:
-        storage._reads = None
-    total = 0
-    for detail in plan:
-        match = _SCAN_RE.match(detail)
-        if match is None or match.group(1) == "CONSTANT":
-            continue
-        table = reads.get(match.group(1).lower())
-        if table is None and len(reads) == 1:  # an alias of the one table read
-            table = next(iter(reads.values()))
-        if table is None or table.lower().startswith("_cf_"):
-            continue
-        total += db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-    return total
-
-
-class SqlStorage:
-    """``ctx.storage.sql``: ``exec(query, *bindings)`` and ``databaseSize``."""
-
-    def __init__(self, storage: ObjectStorage) -> None:
-        self._storage = storage
-
-    def exec(self, query: str, *bindings: Any) -> SqlCursor:
-        """Run one or more statements; the cursor holds the last statement's rows."""
-        s = self._storage
-        if not isinstance(query, str):
-            raise JsException("sql.exec() takes the query as a string", "TypeError")
-        if len(query.encode("utf-8")) > MAX_SQL_STATEMENT_BYTES:
-            raise JsException(f"SQL statement too long (over {MAX_SQL_STATEMENT_BYTES} bytes): SQLITE_TOOBIG", "Error")
-        if len(bindings) > MAX_SQL_BOUND_PARAMETERS:
-            raise JsException("too many SQL variables: SQLITE_ERROR", "Error")
-        statements = _split_statements(query)
-        for stmt in statements:
-            if _TRANSACTION_RE.match(re.sub(r"^(\s|--[^\n]*\n|/\*.*?\*/)*", "", stmt, flags=re.S)):
-                raise JsException(TRANSACTION_STATEMENT_ERROR, "Error")
-        params = tuple(_bind_value(b) for b in bindings)
-        s._op("sql", False)
-        before = s._db.total_changes
-        columns: list[str] = []
-        rows: list[tuple] = []
-        s._user_sql, s._denied = True, None
-        prior_reads = 0  # rows read by the statements before the last one
-        estimate = 0
-        stmt = ""
-        try:
-            for i, stmt in enumerate(statements):
-                if i:
-                    prior_reads += max(len(rows), estimate)
-                stmt_params = params if i == len(statements) - 1 else ()
-                changes_before = s._db.total_changes
-                estimate = _scan_estimate(s, stmt, stmt_params)
-                cur = s._db.execute(stmt, stmt_params)
-                columns = [d[0] for d in cur.description or ()]
-                rows = cur.fetchall()
-                # An UPDATE or DELETE reads at least the rows it changes (workerd counts them).
-                if _WRITE_RE.match(stmt):
-                    estimate = max(estimate, s._db.total_changes - changes_before)
-        except sqlite3.Error as exc:
-            if s._denied is not None:
-                raise JsException(f"access to {s._denied} is prohibited: SQLITE_AUTH", "Error") from None
-            raise JsException(describe(exc, stmt), "Error") from None
-        finally:
-            s._user_sql = False
-        written = s._db.total_changes - before
-        s.pending_writes += written
-        return SqlCursor(columns, rows, rows_read=estimate, rows_written=written, prior_reads=prior_reads)
-
-    @property
-    def databaseSize(self) -> int:  # noqa: N802
-        """Bytes used by the database (pages x page size)."""
-        db = self._storage._db
-        return db.execute("PRAGMA page_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
-
-    database_size = databaseSize
-
-
-class SyncKV:
-    """``ctx.storage.kv``: the synchronous KV API of SQLite-backed objects (same ``_cf_KV`` table)."""
-
-    def __init__(self, storage: ObjectStorage) -> None:
-        self._storage = storage
-
-    def get(self, key: str) -> Any:
-        return self._storage.get_now(key)
-
-    def put(self, key: str, value: Any) -> None:
-        self._storage.put_now(key, value)
-
-    def delete(self, key: str) -> bool:
-        return bool(self._storage.delete_now(key))
-
-    def list(self, options: Any = None, **kwargs: Any) -> JsArray:
-        """``[key, value]`` pairs in key order (same options as the async ``list``)."""
-        return JsArray(JsArray([k, v]) for k, v in self._storage.list_now(options, **kwargs).items())
+__all__ = ["KV_TABLE", "MAX_KEY_BYTES", "MAX_KEYS_PER_CALL", "MAX_KV_BACKED_VALUE_BYTES", "MAX_SQLITE_ROW_BYTES",
+           "MAX_SQL_BOUND_PARAMETERS", "MAX_SQL_STATEMENT_BYTES", "META_TABLE", "ObjectStorage", "SqlStorage",
+           "StorageTransaction", "SyncKV", "TRANSACTION_STATEMENT_ERROR", "decode_value", "encode_value"]

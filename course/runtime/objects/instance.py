@@ -1,0 +1,346 @@
+"""One Durable Object in memory: its events, its turns, and its input and output gates.
+
+The model (Cloudflare's, from "Durable Objects: Easy, Fast, Correct - Choose three" and
+https://developers.cloudflare.com/durable-objects/ ):
+
+- Each event delivered to an object (a ``fetch``, an RPC call, an alarm) runs as its own task,
+  in *turns*: a turn is the code between two suspensions of that task. Turns of one object never
+  overlap (one thread), so requests interleave only where an event awaits something real: a
+  ``fetch``, a sleep, another object's stub. Storage operations never suspend the event: while
+  one is in flight no other event is delivered (the input gate holds).
+- Writes go into the object's SQLite transaction and commit when the turn ends, so writes with
+  no await between them are atomic (write coalescing), and an event's result is handed to its
+  caller only after its writes committed (the output gate).
+- ``ctx.blockConcurrencyWhile(fn)`` closes the input gate until ``fn`` settles: no other event
+  starts or continues meanwhile.
+
+:class:`LiveObject` is the instance and its bookkeeping; :class:`TurnDriver` drives one event's
+coroutine turn by turn. Which instance is live, eviction and crashes belong to the class's host
+(``course.runtime.objects.host``), reached through the :class:`InstanceHost` port.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextvars
+import inspect
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from course.workers.context import current_runtime
+
+from course.runtime.kernel.runtime import Kernel
+from course.runtime.kernel.worker import Worker
+from course.runtime.objects.errors import DurableObjectAborted, reset_error
+from course.runtime.objects.ids import DurableObjectId
+from course.runtime.objects.storage import ObjectStorage
+
+if TYPE_CHECKING:  # typing only: WebSocket ends pinned in memory
+    from course.workers.websocket import WebSocket
+
+#: "To help mitigate deadlocks there is a 30 second timeout applied when executing the callback. If
+#: this timeout is exceeded, the Durable Object will be reset."
+#: (https://developers.cloudflare.com/durable-objects/api/state/#blockconcurrencywhile)
+BLOCK_CONCURRENCY_TIMEOUT_SECONDS = 30.0
+
+#: The object whose event the current task runs (None outside objects): WebSocket accept()
+#: reads it to pin the object in memory.
+current_object: contextvars.ContextVar["LiveObject | None"] = contextvars.ContextVar("course_do_object", default=None)
+
+
+class InstanceHost(Protocol):
+    """What an instance needs of the host of its class (``course.runtime.objects.host.ObjectClass``)."""
+
+    runtime: Kernel
+    worker: Worker
+    class_name: str
+    binding_name: str
+
+    def label_of(self, hex_id: str) -> str: ...
+
+    def id_of(self, hex_id: str) -> DurableObjectId: ...
+
+    def instance(self, hex_id: str) -> "LiveObject | None": ...
+
+    def region_of(self, hex_id: str) -> str | None: ...
+
+    def idle_timeout(self, hex_id: str) -> float | None: ...
+
+    def idle_reason(self, hex_id: str) -> str: ...
+
+    def evict(self, hex_id: str, *, reason: str = "evict") -> bool: ...
+
+    def crash(self, hex_id: str, *, reason: str = "crash", error: BaseException | None = None) -> bool: ...
+
+    async def deliver(self, id: DurableObjectId, kind: str, method: str, call: Callable[[Any], Any]) -> Any: ...
+
+
+@dataclass
+class ObjectEvent:
+    """One fetch / RPC call / alarm / WebSocket event delivered to an object."""
+
+    eid: int
+    kind: str
+    method: str
+    start: float
+    future: "asyncio.Future[Any]"
+    task: "asyncio.Task[Any] | None" = None
+    turns: int = 0
+    writes: int = 0
+    last_turn_seq: int = 0
+    gate_wait_since: float | None = None
+
+
+class TurnDriver:
+    """Drives one event's coroutine step by step: each step is a turn of the object.
+
+    Before a turn starts, the driver waits while the input gate is closed by
+    ``blockConcurrencyWhile``; when a turn ends at a suspension, the object's buffered writes
+    commit (unless a ``transaction()`` is open).
+    """
+
+    def __init__(self, live: "LiveObject", event: ObjectEvent, start: Callable[[], Any]) -> None:
+        self.live, self.event, self.start = live, event, start
+
+    def _wait_gate(self) -> Any:
+        live, event = self.live, self.event
+        while live.blocked:
+            if event.gate_wait_since is None:
+                event.gate_wait_since = live.runtime.clock.now()
+            yield from live.gate_closed().__await__()
+
+    def __await__(self) -> Any:
+        live, event = self.live, self.event
+        yield from self._wait_gate()
+        live.begin_turn(event)
+        try:
+            result = self.start()
+        except BaseException:
+            live.end_turn(event, final=True)
+            raise
+        if not inspect.isawaitable(result):
+            live.end_turn(event, final=True)
+            return result
+        it = result.__await__()
+        send: Any = None
+        exc: BaseException | None = None
+        while True:
+            try:
+                yielded = it.throw(exc) if exc is not None else it.send(send)
+            except StopIteration as stop:
+                live.end_turn(event, final=True)
+                return stop.value
+            except BaseException:
+                live.end_turn(event, final=True)
+                raise
+            live.end_turn(event, final=False)
+            try:
+                send, exc = (yield yielded), None
+            except BaseException as e:  # cancellation and errors go into the event's code
+                send, exc = None, e
+            if exc is None:
+                yield from self._wait_gate()
+            live.begin_turn(event)
+
+
+class LiveObject:
+    """An object in memory: the user's instance, its ctx, the events it is running."""
+
+    def __init__(self, host: InstanceHost, id: DurableObjectId, storage: ObjectStorage) -> None:
+        self.host = host
+        self.runtime = host.runtime
+        self.id = id
+        self.hex = id.toString()
+        self.label = id.name if id.name is not None else host.label_of(self.hex)
+        self.storage = storage
+        #: ``self.ctx`` of the instance (a DurableObjectState), set by the host
+        self.ctx: Any = None
+        self.instance: Any = None
+        self.events: dict[int, ObjectEvent] = {}
+        self.block_depth = 0
+        self.gate_waiters: list[asyncio.Future[Any]] = []
+        self.current: ObjectEvent | None = None
+        self.turn_started = 0.0
+        self.turn_ops = 0
+        self.turn_writes = 0
+        self.turn_seq = 0
+        self.recent_turns: collections.deque[tuple[int, int]] = collections.deque(maxlen=512)
+        self.dead = False  # no longer the object's instance in memory (evicted or crashed)
+        self.crashed = False  # reset: its unconfirmed writes were dropped, it must not commit
+        #: an eviction asked for while events ran: it happens when the object is idle
+        self.evict_pending: str | None = None
+        self.idle_handle: asyncio.TimerHandle | None = None
+        self.last_active = self.runtime.clock.now()
+        self.created_at = self.last_active
+        self.bcw_tasks: set[asyncio.Task[Any]] = set()
+        self._flush_scheduled = False
+        #: Standard-API WebSockets accepted inside this object: they keep it in memory.
+        self.pinned_sockets: set["WebSocket"] = set()
+
+    @property
+    def blocked(self) -> bool:
+        return self.block_depth > 0
+
+    @property
+    def busy(self) -> bool:
+        """Events run or blockConcurrencyWhile holds the gate: not idle."""
+        return bool(self.events) or self.blocked
+
+    def trace(self, kind: str, **data: Any) -> None:
+        self.runtime.trace.record(kind, binding=self.host.binding_name, object=self.label,
+                                  id=self.hex, cls=self.host.class_name, **data)
+
+    # -- turns -----------------------------------------------------------------------------------
+    def begin_turn(self, event: ObjectEvent) -> None:
+        self.current = event
+        self.turn_started = self.runtime.clock.now()
+        self.turn_ops = 0
+        self.turn_writes = 0
+
+    def end_turn(self, event: ObjectEvent, *, final: bool) -> None:
+        committed = self.storage.flush() if not self.crashed else 0
+        event.turns += 1
+        event.writes += committed
+        self.turn_seq += 1
+        interleaved = sorted({eid for seq, eid in self.recent_turns if seq > event.last_turn_seq and eid != event.eid})
+        self.recent_turns.append((self.turn_seq, event.eid))
+        waited = None
+        if event.gate_wait_since is not None:
+            waited = round(self.turn_started - event.gate_wait_since, 6)
+            event.gate_wait_since = None
+        self.trace("do_turn", event=event.eid, event_kind=event.kind, method=event.method, turn=event.turns,
+                   start=self.turn_started, end=self.runtime.clock.now(), storage_ops=self.turn_ops,
+                   input_gate="held" if self.turn_ops else "open", writes_committed=committed,
+                   interleaved=interleaved, gate_wait=waited, final=final)
+        event.last_turn_seq = self.turn_seq
+        self.current = None
+
+    def on_storage_op(self, name: str, write: bool) -> None:
+        if self.current is not None:
+            self.turn_ops += 1
+            if write:
+                self.turn_writes += 1
+        elif write and not self._flush_scheduled:
+            # A write outside any tracked turn (a waitUntil task, a gather() child): commit it
+            # when the running step yields, which is still "no await between the writes".
+            self._flush_scheduled = True
+            self.runtime.loop.call_soon(self._late_flush)
+
+    def _late_flush(self) -> None:
+        self._flush_scheduled = False
+        if not self.crashed:
+            self.storage.flush()
+
+    # -- the input gate --------------------------------------------------------------------------
+    def gate_closed(self) -> "asyncio.Future[Any]":
+        """A future that resolves when the input gate opens again."""
+        fut = self.runtime.loop.create_future()
+        self.gate_waiters.append(fut)
+        return fut
+
+    def open_gate(self) -> None:
+        waiters, self.gate_waiters = self.gate_waiters, []
+        for fut in waiters:
+            if not fut.done():
+                fut.set_result(None)
+
+    def block_concurrency_while(self, fn: Callable[[], Any]) -> "asyncio.Task[Any]":
+        rt = self.runtime
+        self.block_depth += 1
+        self.trace("do_block_concurrency", phase="start")
+
+        async def run() -> Any:
+            failed: BaseException | None = None
+            try:
+                result = fn()
+                if inspect.isawaitable(result):
+                    result = await result
+                return result
+            except BaseException as exc:
+                failed = exc
+                raise
+            finally:
+                self.block_depth -= 1
+                if not self.crashed:
+                    self.storage.flush()
+                self.trace("do_block_concurrency", phase="end", error=type(failed).__name__ if failed else None)
+                if not self.blocked:
+                    self.open_gate()
+                if failed is not None and not isinstance(failed, (asyncio.CancelledError, DurableObjectAborted)) \
+                        and not self.dead:
+                    # "If the callback throws, the object is terminated and reset."
+                    self.host.crash(self.hex, reason="blockConcurrencyWhile", error=reset_error(
+                        f"blockConcurrencyWhile() callback failed: {type(failed).__name__}: {failed}"))
+                else:
+                    self.settled()
+
+        task = rt.loop.create_task(run(), name=f"blockConcurrencyWhile({self.label})")
+
+        def timed_out() -> None:
+            if task.done() or self.dead:
+                return
+            self.trace("do_block_concurrency", phase="timeout", seconds=BLOCK_CONCURRENCY_TIMEOUT_SECONDS)
+            self.host.crash(self.hex, reason="blockConcurrencyWhile_timeout", error=reset_error(
+                f"blockConcurrencyWhile() callback did not finish within {BLOCK_CONCURRENCY_TIMEOUT_SECONDS:g} "
+                "seconds; the Durable Object was reset."))
+
+        timer = rt.call_later(BLOCK_CONCURRENCY_TIMEOUT_SECONDS, timed_out,
+                              label=f"blockConcurrencyWhile-timeout:{self.label}")
+        task.add_done_callback(lambda _t: timer.cancel())
+        self.bcw_tasks.add(task)
+        task.add_done_callback(self.bcw_tasks.discard)
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved by the awaiter
+        return task
+
+    # -- idle eviction -----------------------------------------------------------------------------
+    def settled(self) -> None:
+        """An event or a blockConcurrencyWhile ended: evict now if asked while busy, else
+        restart the idle timer."""
+        if self.dead:
+            return
+        if self.evict_pending is not None and not self.busy:
+            self.host.evict(self.hex, reason=self.evict_pending)
+            return
+        self.touch()
+
+    def touch(self) -> None:
+        """Note activity and (re)start the idle-eviction timer, on the runtime clock."""
+        rt = self.runtime
+        self.last_active = rt.clock.now()
+        self.cancel_idle_timer()
+        if self.events or self.dead or self.pinned_sockets:
+            return
+        timeout = self.host.idle_timeout(self.hex)
+        if timeout is None or timeout == float("inf"):
+            return
+        # rt.call_later converts runtime-clock times to the loop's clock (they differ on real time).
+        self.idle_handle = rt.call_later(timeout, self._idle_check, label=f"idle:{self.host.binding_name}:{self.label}")
+
+    def cancel_idle_timer(self) -> None:
+        if self.idle_handle is not None:
+            self.idle_handle.cancel()
+            self.idle_handle = None
+
+    def _idle_check(self) -> None:
+        self.idle_handle = None
+        if self.dead or self.busy or self.pinned_sockets:
+            return
+        current_runtime.set(self.runtime)
+        self.host.evict(self.hex, reason=self.host.idle_reason(self.hex))
+
+    # -- standard WebSockets -----------------------------------------------------------------------
+    def pin(self, ws: "WebSocket") -> None:
+        """"WebSocket connections pin your Durable Object to memory" (standard API)."""
+        self.pinned_sockets.add(ws)
+        self.touch()
+
+    def unpin(self, ws: "WebSocket") -> None:
+        self.pinned_sockets.discard(ws)
+        if not self.dead:
+            self.touch()
+
+    def drop_pinned_sockets(self, code: int, reason: str) -> None:
+        """The instance is gone: its standard WebSockets drop without a close handshake."""
+        for ws in list(self.pinned_sockets):
+            ws.drop_connection(code, reason)
+        self.pinned_sockets.clear()

@@ -1,0 +1,230 @@
+"""``env.BINDING`` of a Durable Object class: the namespace that makes ids, and the stubs.
+
+A stub sends nothing until a method is called; each call is one event of the object, carried
+across the network model (``course.runtime.net.links.call_object``: placement, latency,
+partitions). RPC arguments and results are structured-cloned, as between isolates
+(https://developers.cloudflare.com/durable-objects/api/namespace/,
+https://developers.cloudflare.com/durable-objects/api/stub/).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import random
+from typing import Any, Callable, Protocol
+
+from course.workers.http import Request, Response
+from course.workers.jsproxy import JsException, to_py
+from course.workers.rpc import RESERVED_RPC_NAMES
+
+from course.runtime.kernel.clone import structured_clone
+from course.runtime.kernel.worker import call_relaxed
+from course.runtime.net.links import call_object
+from course.runtime.objects.host import ObjectClass
+from course.runtime.objects.ids import (
+    HEX64,
+    LOCATION_HINTS,
+    DurableObjectId,
+    check_jurisdiction,
+    id_tag,
+    jurisdiction_of,
+)
+
+
+class ObjectHosts(Protocol):
+    """What a namespace needs of the runtime-wide Durable Objects service."""
+
+    def host(self, script: str, class_name: str, *, binding: str) -> ObjectClass: ...
+
+    def unique_rng(self, key: str) -> random.Random: ...
+
+
+class DurableObjectNamespace:
+    """``env.BINDING``: makes ids and stubs for one Durable Object class."""
+
+    def __init__(self, service: ObjectHosts, binding: str, script: str, class_name: str,
+                 jurisdiction: str | None = None) -> None:
+        self._service = service
+        self.binding = binding
+        self.script = script
+        self.class_name = class_name
+        self._key = f"{script}:{class_name}"
+        self._jurisdiction = jurisdiction
+
+    @property
+    def host(self) -> ObjectClass:
+        return self._service.host(self.script, self.class_name, binding=self.binding)
+
+    def _make(self, body: str, name: str | None, jurisdiction: str | None) -> DurableObjectId:
+        return DurableObjectId(body + id_tag(self._key, jurisdiction, body), name, self._key, jurisdiction)
+
+    def idFromName(self, name: str) -> DurableObjectId:  # noqa: N802
+        """The id for ``name``: the same name always gives the same id in this namespace (and a
+        different one in each jurisdiction)."""
+        if not isinstance(name, str):
+            raise JsException(f"idFromName() takes a string, got {type(name).__name__}", "TypeError")
+        scope = self._key if self._jurisdiction is None else f"{self._key}@{self._jurisdiction}"
+        body = hashlib.sha256(f"{scope}|name|{name}".encode()).hexdigest()[:48]
+        return self._make(body, name, self._jurisdiction)
+
+    def newUniqueId(self, options: Any = None, *, jurisdiction: str | None = None,  # noqa: N802
+                    **_: Any) -> DurableObjectId:
+        """A fresh random id (seeded by the runtime: same seed, same ids); ``{"jurisdiction": "eu"}``
+        restricts it to a jurisdiction."""
+        if jurisdiction is None and options is not None:
+            jurisdiction = (to_py(options) or {}).get("jurisdiction")
+        if jurisdiction is not None:
+            check_jurisdiction(jurisdiction)
+            if self._jurisdiction is not None and jurisdiction != self._jurisdiction:
+                raise JsException(f"newUniqueId() jurisdiction {jurisdiction!r} differs from this namespace's "
+                                  f"{self._jurisdiction!r}", "TypeError")
+        rng = self._service.unique_rng(self._key)
+        return self._make("%048x" % rng.getrandbits(192), None, jurisdiction or self._jurisdiction)
+
+    def idFromString(self, text: str) -> DurableObjectId:  # noqa: N802
+        """Parse an id made by this namespace (``id.toString()``); its ``name`` is None, as on
+        Cloudflare (the name is not encoded in the id)."""
+        if not isinstance(text, str) or not HEX64.fullmatch(text):
+            raise JsException("Invalid Durable Object ID: must be 64 hex digits", "TypeError")
+        valid, jurisdiction = jurisdiction_of(self._key, text)
+        if not valid:
+            raise JsException("Durable Object ID is not valid for this namespace.", "TypeError")
+        self._check_id_jurisdiction(jurisdiction)
+        return DurableObjectId(text, None, self._key, jurisdiction)
+
+    def _check_id_jurisdiction(self, jurisdiction: str | None) -> None:
+        # "You will run into an error if the jurisdiction on your DurableObjectNamespace and the
+        # jurisdiction on DurableObjectId are different" (data-location docs).
+        if self._jurisdiction is not None and jurisdiction != self._jurisdiction:
+            raise JsException(f"Durable Object ID's jurisdiction ({jurisdiction}) does not match this namespace's "
+                              f"jurisdiction ({self._jurisdiction}).", "TypeError")
+
+    def get(self, id: DurableObjectId, options: Any = None, *, locationHint: str | None = None,
+            **_: Any) -> "DurableObjectStub":
+        """A stub for the object ``id`` (nothing is sent until a method is called)."""
+        if not isinstance(id, DurableObjectId):
+            raise JsException(f"get() takes a DurableObjectId (from idFromName, idFromString or "
+                              f"newUniqueId), got {type(id).__name__}", "TypeError")
+        if id.namespace_key != self._key:
+            raise JsException("Durable Object ID is not valid for this namespace.", "TypeError")
+        self._check_id_jurisdiction(id.jurisdiction)
+        hint = locationHint
+        if hint is None and isinstance(options, dict):
+            hint = options.get("locationHint")
+        if hint is not None and hint not in LOCATION_HINTS:
+            raise JsException(f"Invalid locationHint {hint!r}; use one of {sorted(LOCATION_HINTS)}", "TypeError")
+        return DurableObjectStub(self, id, hint)
+
+    def getByName(self, name: str, options: Any = None, **kwargs: Any) -> "DurableObjectStub":  # noqa: N802
+        """``get(idFromName(name))``."""
+        return self.get(self.idFromName(name), options, **kwargs)
+
+    def jurisdiction(self, name: str) -> "DurableObjectNamespace":
+        """A subnamespace whose ids are restricted to jurisdiction ``name`` ("eu", "us", "fedramp"...)."""
+        check_jurisdiction(name)
+        return DurableObjectNamespace(self._service, self.binding, self.script, self.class_name, name)
+
+    def resolve(self, name: Any) -> str:
+        """The hex id meant by ``name``: an id, its 64 hex digits, or a name for ``idFromName``."""
+        if isinstance(name, DurableObjectId):
+            return name.toString()
+        if isinstance(name, str) and HEX64.fullmatch(name):
+            return self.idFromString(name).toString()
+        return self.idFromName(name).toString()
+
+    id_from_name, id_from_string, new_unique_id, get_by_name = idFromName, idFromString, newUniqueId, getByName
+
+    def __repr__(self) -> str:
+        return f"<DurableObjectNamespace {self.binding} -> {self.class_name} ({self.script})>"
+
+
+class RpcMethod:
+    """``stub.name``: call it (``await stub.name(...)``) or await it to read a property."""
+
+    def __init__(self, stub: "DurableObjectStub", name: str) -> None:
+        self._stub, self._name = stub, name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._stub._rpc(self._name, args, kwargs)
+
+    def __await__(self) -> Any:
+        # ``await stub.prop`` reads a property over RPC: a getter (``@property``) answers its value;
+        # a plain instance attribute is not exposed (workerd: "does not implement the method").
+        return self._stub._rpc(self._name, (), {}, property_read=True).__await__()
+
+    def __repr__(self) -> str:
+        return f"<RPC method {self._name} of {self._stub!r}>"
+
+
+class DurableObjectStub:
+    """A client for one object: ``await stub.fetch(...)`` or ``await stub.any_method(...)``."""
+
+    def __init__(self, namespace: DurableObjectNamespace, id: DurableObjectId, hint: str | None = None) -> None:
+        object.__setattr__(self, "_namespace", namespace)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "name", id.name)
+        object.__setattr__(self, "_hint", hint)
+
+    async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
+        """Deliver one event across the network model (placement, latency, partitions)."""
+        host = self._namespace.host
+        return await call_object(host, self.id, self._hint, lambda: host.deliver(self.id, kind, method, call))
+
+    async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
+        """Send an HTTP request to the object's ``fetch`` handler (Fetch API semantics)."""
+        request = resource if isinstance(resource, Request) and not (init or kwargs) else Request(resource, init, **kwargs)
+        inbound = Request(request)  # the object gets its own copy, as over the wire
+
+        def call(instance: Any) -> Any:
+            handler = getattr(instance, "fetch", None)
+            if handler is None:
+                raise JsException("Handler does not export a fetch() function.", "Error")  # workerd
+
+            async def run() -> Response:
+                response = await call_relaxed(handler, inbound)
+                if not isinstance(response, Response):
+                    raise TypeError(f"the Durable Object's fetch() returned {type(response).__name__}; it "
+                                    "must return a Response")
+                return response
+            return run()
+
+        return await self._send("fetch", request.url, call)
+
+    async def _rpc(self, method: str, args: tuple, kwargs: dict, *, property_read: bool = False) -> Any:
+        # Private: any public name would shadow an RPC method of the object's class.
+        if method.startswith("_") or method in RESERVED_RPC_NAMES:
+            why = ("names starting with '_' are private" if method.startswith("_")
+                   else f"{method} is reserved (https://developers.cloudflare.com/workers/runtime-apis/rpc/reserved-methods/)")
+            raise JsException(f'The RPC receiver does not implement the method "{method}". ({why})', "TypeError")
+        cloned_args = [structured_clone(a, passthrough=PASSTHROUGH) for a in args]
+        cloned_kwargs = {k: structured_clone(v, passthrough=PASSTHROUGH) for k, v in kwargs.items()}
+
+        def call(instance: Any) -> Any:
+            fn = getattr(type(instance), method, None)
+            if property_read:
+                if isinstance(inspect.getattr_static(type(instance), method, None), property):
+                    return getattr(instance, method)
+                if fn is not None and callable(fn):
+                    raise JsException(f"{method} is an RPC method: call it (await stub.{method}(...)) "
+                                      "instead of awaiting the attribute", "TypeError")
+            if fn is None or not callable(fn):
+                raise JsException(f'The RPC receiver does not implement the method "{method}".', "TypeError")
+            return getattr(instance, method)(*cloned_args, **cloned_kwargs)
+
+        result = await self._send("rpc", method, call)
+        return structured_clone(result, passthrough=PASSTHROUGH)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return RpcMethod(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Durable Object stubs are read-only")
+
+    def __repr__(self) -> str:
+        return f"<DurableObjectStub {self._namespace.class_name} {self.name or self.id.toString()[:12]}>"
+
+
+#: What RPC passes by reference instead of cloning (stubs, ids, namespaces, requests, responses).
+PASSTHROUGH: tuple[type, ...] = (DurableObjectStub, DurableObjectId, DurableObjectNamespace, Request, Response)
