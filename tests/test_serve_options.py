@@ -16,7 +16,7 @@ import pytest
 
 from course.cli import build_parser
 from course.runtime import ConfigError
-from course.runtime.edges.asgi import WorkerASGIApp
+from course.runtime.edges.asgi import WorkerASGIApp, log_path
 from course.cli.serve import load_runtime
 
 MAIN = {
@@ -161,3 +161,36 @@ def test_redirect_location_is_the_serialized_url_and_relative_urls_are_refused()
     assert r.headers.get("location") == "https://example.com/%C3%A9?q=a%20b#frag"
     with pytest.raises(JsException, match="Unable to parse URL: /relative"):
         Response.redirect("/relative", 301)
+
+
+def test_served_chunked_body_over_the_limit_gets_413_from_a_running_count(projects) -> None:
+    """Without a Content-Length, the bytes received are counted and the request refused past the
+    limit (https://developers.cloudflare.com/workers/platform/limits/#request-limits)."""
+    main, other = projects
+    rt = load_runtime(main, with_projects=[str(other)])
+    sent: list[int] = []
+
+    async def upload():
+        for n in range(1000):
+            sent.append(n)
+            yield b"0123456789"
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        app = WorkerASGIApp(rt, log=False, max_body_bytes=100)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as client:
+            return (await client.post("/seen", content=upload()),
+                    await client.post("/seen", content=b"x" * 101))
+
+    try:
+        chunked, declared = asyncio.run(run())
+    finally:
+        rt.close()
+    assert chunked.status_code == 413 and "over 100 bytes" in chunked.text
+    assert declared.status_code == 413
+    assert rt.trace.count("request") == 0
+
+
+def test_log_path_keeps_percent_encoding_and_escapes_control_characters() -> None:
+    assert log_path({"raw_path": b"/a%0Ab", "path": "/a\nb"}) == "/a%0Ab"
+    assert log_path({"path": "/a\nb\x1b[31m\x7f"}) == "/a%0Ab%1B[31m%7F"
+    assert log_path({"raw_path": "/é x".encode(), "path": "/é x"}) == "/%C3%A9%20x"

@@ -174,3 +174,32 @@ def test_cron_producer_and_queue_consumer_run_together_on_the_clock(load_project
     rt.clock.advance(180)
     assert rt.client().get("/").text == "15"
     assert rt.trace.count("queue_delivery") == 3 and rt.trace.count("queue_ack") == 15
+
+
+def test_on_real_time_crons_do_not_fire_on_their_own(load_project):
+    """Like `wrangler dev`, which never runs cron triggers by itself: no timer is armed on real time."""
+    rt = load_project(project('["*/1 * * * *", "0 0 * * *"]'), virtual_time=False)
+    assert [s["next"] for s in crons(rt).schedules()] == [None, None]
+    assert rt.trace.count("cron") == 0
+
+
+def test_on_real_time_the_trigger_route_fires_the_handler_in_process(load_project):
+    rt = load_project(project('["*/1 * * * *"]'), virtual_time=False)
+    client = rt.client()
+    r = client.get("/cdn-cgi/handler/scheduled", params={"cron": "*/1 * * * *", "time": "946684800000"})
+    assert (r.status_code, r.text) == (200, "ok")
+    assert client.get("/").json() == [{"cron": "*/1 * * * *", "scheduledTime": 946684800000, "type": "scheduled"}]
+
+
+def test_start_fires_crons_on_the_wall_clock(load_project):
+    """`course serve --crons`: the schedules get their timers, at the next match of the wall clock."""
+    rt = load_project(project('["*/1 * * * *"]'), virtual_time=False)
+    crons(rt).start()
+    [schedule] = crons(rt).schedules()
+    nxt = dt.datetime.fromisoformat(schedule["next"]).timestamp()
+    assert 0 < nxt - rt.clock.wall() <= 60 and nxt % 60 == 0
+
+
+def test_on_virtual_time_crons_are_armed_from_the_start(load_project):
+    rt = load_project(project('["*/1 * * * *"]'))
+    assert crons(rt).on_clock and crons(rt).schedules()[0]["next"] is not None

@@ -163,3 +163,79 @@ def test_course_serve_sends_the_workers_own_reason_phrase() -> None:
     finally:
         REASON_PHRASE.reset(token)
     assert h11_impl.STATUS_PHRASES[404] == b"Not Found"
+
+
+# -- what course serve answers before the Worker does, in-process too ------------------------------
+SCHEDULED = {
+    "wrangler.toml": 'name = "sched"\nmain = "src/entry.py"\n',
+    "src/entry.py": """
+        from workers import Response, WorkerEntrypoint
+
+        RUNS = []
+
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                return Response.json({"fetch": request.url, "runs": RUNS})
+
+            async def scheduled(self, controller, env, ctx):
+                RUNS.append(controller.cron)
+    """,
+}
+
+
+def test_in_process_client_answers_the_cdn_cgi_trigger_route_not_the_worker(load_project):
+    """/cdn-cgi/handler/scheduled fires the scheduled handler, as under course serve (edges/scheduled.py)."""
+    rt = load_project(SCHEDULED)
+    client = rt.client()
+    r = client.get("/cdn-cgi/handler/scheduled", params={"cron": "*/3 * * * *"})
+    assert (r.status_code, r.text) == (200, "ok")
+    assert client.get("/").json()["runs"] == ["*/3 * * * *"]
+
+
+def test_in_process_test_scheduled_route_only_when_asked(rt):
+    import httpx
+
+    from course.runtime.edges.transport import WorkerTransport
+
+    assert rt.client().get("/__scheduled").status_code == 404  # the Worker's own fetch answers
+    with httpx.Client(transport=WorkerTransport(rt, test_scheduled=True), base_url="http://localhost") as client:
+        r = client.get("/__scheduled", params={"cron": "* * * * *"})
+    assert (r.status_code, r.text) == (200, "Ran scheduled event")
+
+
+def test_in_process_body_over_the_limit_gets_413_without_reaching_the_worker(rt):
+    from course.runtime.edges.limits import MAX_REQUEST_BODY_BYTES
+
+    chunk = b"x" * (1 << 20)
+    sent = []
+
+    def upload():
+        for _ in range(MAX_REQUEST_BODY_BYTES // len(chunk) + 50):
+            sent.append(1)
+            yield chunk
+
+    with rt.client() as client:
+        r = client.post("/echo", content=upload())  # chunked: no Content-Length, a running count
+        assert r.status_code == 413 and "Payload Too Large" in r.text
+        assert len(sent) == MAX_REQUEST_BODY_BYTES // len(chunk) + 1  # stopped reading at the limit
+        r = client.post("/echo", content=b"{}", headers={"content-length": str(MAX_REQUEST_BODY_BYTES + 1)})
+        assert r.status_code == 413
+    assert rt.trace.count("request") == 0
+
+
+def test_async_in_process_body_over_a_limit_gets_413(rt):
+    import httpx
+
+    from course.runtime.edges.transport import AsyncWorkerTransport
+
+    async def upload():
+        for _ in range(5):
+            yield b"12345"
+
+    async def main():
+        transport = AsyncWorkerTransport(rt, max_body_bytes=20)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return await client.post("/echo", content=upload()), await client.post("/echo", json={"n": 1})
+
+    too_big, fine = asyncio.run(main())
+    assert too_big.status_code == 413 and fine.json()["received"] == {"n": 1}

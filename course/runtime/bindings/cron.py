@@ -12,7 +12,14 @@ workerd does. ``controller`` has ``cron`` (the expression that fired), ``schedul
 
 Schedules run on the runtime clock in UTC, as on Cloudflare: each expression gets a platform
 timer for its next match after the current time (so ``*/1 * * * *`` fires at 60 s, 120 s and
-180 s of a runtime started on a whole minute: three times when the clock advances 180 s). The
+180 s of a runtime started on a whole minute: three times when the clock advances 180 s).
+
+When they fire on their own depends on the clock. On virtual time (tests, graders, notebooks)
+advancing the clock fires them: that is how a simulated day runs. On real time (``course
+serve``, ``load(..., virtual_time=False)``) they fire only when asked, as under ``wrangler dev``,
+which never runs them by itself: by the trigger routes (course.runtime.edges.scheduled), by
+:func:`trigger`, or on the wall clock once ``crons(rt).start()`` is called (``course serve
+--crons``). The
 cron dialect is Cloudflare's: five fields, ``L``, ``W`` and ``#``, 3-letter month and weekday names,
 and weekdays numbered 1-7 **with 1 = Sunday** (the docs' ``0 17 * * 1`` is "5PM on Sunday"); it is
 translated to croniter's 0 = Sunday before evaluation. A bad expression is refused when the Worker
@@ -184,6 +191,17 @@ class CronService:
     def __init__(self, runtime: Any) -> None:
         self.runtime = runtime
         self._schedules: list[CronSchedule] = []
+        #: Whether schedules fire on the runtime clock; on real time only after start().
+        self.on_clock = bool(runtime.clock.virtual)
+
+    def start(self) -> None:
+        """Fire every schedule on the runtime clock from now on (real time: the wall clock, as on
+        Cloudflare; ``course serve --crons``). Virtual time does so from the start."""
+        if self.on_clock:
+            return
+        self.on_clock = True
+        for schedule in self._schedules:
+            self._arm(schedule)
 
     def schedules(self) -> list[dict[str, Any]]:
         """Each schedule: worker, cron, next run (ISO 8601, UTC) and how often it ran."""
@@ -194,7 +212,8 @@ class CronService:
     def add(self, worker: str, cron: str) -> None:
         schedule = CronSchedule(worker, cron)
         self._schedules.append(schedule)
-        self._arm(schedule)  # rt.call_at is safe from any thread
+        if self.on_clock:
+            self._arm(schedule)  # rt.call_at is safe from any thread
 
     def _arm(self, schedule: CronSchedule) -> None:
         """Set the timer for the schedule's next match after its last one (or after now)."""
@@ -280,7 +299,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, object]:
 
 
 def attach(runtime: Any, worker: Any) -> None:
-    """Start a timer for each of the Worker's cron expressions."""
+    """Register the Worker's cron expressions (each gets a timer when the schedules run on the clock)."""
     service = crons(runtime)
     for expression in _validate(worker):
         service.add(worker.name, expression)

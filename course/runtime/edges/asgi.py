@@ -1,33 +1,33 @@
 """The runtime as an ASGI application, served over real HTTP by ``course serve`` (uvicorn).
 
 Each HTTP request becomes a Worker ``Request`` delivered on the runtime's loop, and each line of
-the log looks like ``wrangler dev``'s: ``[course:info] GET /path 200 OK (3ms)``.
-WebSocket upgrades are bridged by ``course.runtime.edges.websocket_bridge``.
+the log looks like ``wrangler dev``'s: ``[course:info] GET /path 200 OK (3ms)``; the path is
+logged as sent (percent-encoded, control characters escaped), so a request cannot write a line
+of its own into the log. WebSocket upgrades are bridged by ``course.runtime.edges.websocket_bridge``.
 
-Like ``wrangler dev``, the server fires the main Worker's ``scheduled`` handler on request:
-``/cdn-cgi/handler/scheduled?cron=...&time=...`` always (answers ``ok`` 200 or ``exception``
-500, as Miniflare does), and ``/__scheduled?cron=...`` with ``test_scheduled`` (``course serve
---test-scheduled``; answers ``Ran scheduled event``)
-(https://developers.cloudflare.com/workers/runtime-apis/handlers/scheduled/#background).
+A body over Cloudflare's limit gets 413 before it is read (edges/limits.py). Like ``wrangler
+dev``, the server fires the main Worker's ``scheduled`` handler on request (edges/scheduled.py:
+``/cdn-cgi/handler/scheduled`` always, ``/__scheduled`` with ``test_scheduled``).
 """
 from __future__ import annotations
 
 import contextvars
 import sys
 import time
+from http import HTTPStatus
 from typing import Any, Callable
-from urllib.parse import parse_qs
 
+from course.runtime.edges.limits import (MAX_REQUEST_BODY_BYTES, PAYLOAD_TOO_LARGE, BodyCounter,
+                                         RequestBodyTooLarge, check_declared_length, too_large_text)
+from course.runtime.edges.scheduled import SCHEDULED_TRIGGER_PATH, TEST_SCHEDULED_PATH, scheduled_trigger
 from course.runtime.edges.websocket_bridge import serve_websocket
 from course.workers.http import Request
 
 Send = Callable[[dict[str, Any]], Any]
 Receive = Callable[[], Any]
 
-#: Miniflare's trigger route, always on under ``wrangler dev``.
-SCHEDULED_TRIGGER_PATH = "/cdn-cgi/handler/scheduled"
-#: ``wrangler dev --test-scheduled``'s route.
-TEST_SCHEDULED_PATH = "/__scheduled"
+__all__ = ["LOCAL_CF", "REASON_PHRASE", "SCHEDULED_TRIGGER_PATH", "TEST_SCHEDULED_PATH", "WorkerASGIApp",
+           "log_path", "send_reason_phrases"]
 
 #: ``request.cf`` of a request served locally: every documented field, with placeholder values
 #: for a machine that is no Cloudflare location ("XX" is Cloudflare's unknown country; the colo
@@ -55,6 +55,14 @@ def _url(scope: dict[str, Any]) -> str:
         path = path.decode("latin-1")
     query = scope.get("query_string", b"").decode("latin-1")
     return f"{scheme}://{host}{path}" + (f"?{query}" if query else "")
+
+
+def log_path(scope: dict[str, Any]) -> str:
+    """The request path for the log, as sent: percent-encoding kept (``%0A`` stays ``%0A``, not a
+    line break) and every byte outside printable ASCII written as ``%XX``."""
+    raw = scope.get("raw_path")
+    data = raw if isinstance(raw, bytes) else scope.get("path", "/").encode("utf-8")
+    return "".join(chr(b) if 0x21 <= b <= 0x7E else f"%{b:02X}" for b in data)
 
 
 #: The reason phrase of the response being sent (``Response(statusText=...)``). ASGI has no field
@@ -91,11 +99,13 @@ def send_reason_phrases() -> bool:
 class WorkerASGIApp:
     """ASGI app that serves the main Worker of ``runtime``."""
 
-    def __init__(self, runtime: Any, *, log: bool = True, stream: Any = None, test_scheduled: bool = False) -> None:
+    def __init__(self, runtime: Any, *, log: bool = True, stream: Any = None, test_scheduled: bool = False,
+                 max_body_bytes: int = MAX_REQUEST_BODY_BYTES) -> None:
         self.runtime = runtime
         self.log = log
         self.stream = stream or sys.stdout
         self.test_scheduled = test_scheduled
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -112,22 +122,24 @@ class WorkerASGIApp:
             return
         if kind != "http":
             return
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.request":
-                body.extend(message.get("body", b""))
-                if not message.get("more_body"):
-                    break
-            elif message["type"] == "http.disconnect":
-                return
-        path = scope.get("path", "/")
-        if path == SCHEDULED_TRIGGER_PATH or (self.test_scheduled and path == TEST_SCHEDULED_PATH):
-            await self._trigger_scheduled(scope, send, path)
-            return
         started = time.perf_counter()
         method = scope["method"].upper()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
+        try:
+            body = await self._read_body(headers, receive)
+        except RequestBodyTooLarge as exc:
+            await self._send_plain(send, PAYLOAD_TOO_LARGE, too_large_text(exc.limit))
+            self._log_line(scope, method, PAYLOAD_TOO_LARGE, "Payload Too Large", started)
+            return
+        if body is None:  # the client went away
+            return
+        trigger = scheduled_trigger(scope.get("path", "/"), scope.get("query_string", b"").decode("latin-1"),
+                                    test_scheduled=self.test_scheduled)
+        if trigger is not None:
+            answer = await self.runtime.call_async(trigger.answer(self.runtime))
+            await self._send_plain(send, answer.status, answer.text)
+            self._log_line(scope, method, answer.status, "", started)
+            return
         # A request that declares a body (even an empty one: Content-Length: 0) has a non-null
         # body, as on workerd (tests/conformance: http_empty_body).
         declared = any(k.lower() in ("content-length", "transfer-encoding") for k, _ in headers)
@@ -154,36 +166,32 @@ class WorkerASGIApp:
         finally:
             REASON_PHRASE.reset(token)
         await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
+        self._log_line(scope, method, response.status, response.statusText, started)
+
+    async def _read_body(self, headers: list[tuple[str, str]], receive: Receive) -> bytearray | None:
+        """The whole request body, or None if the client disconnected; RequestBodyTooLarge as
+        soon as the declared length or the bytes received pass the limit."""
+        check_declared_length(headers, self.max_body_bytes)
+        counter = BodyCounter(self.max_body_bytes)
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(counter.add(message.get("body", b"")))
+                if not message.get("more_body"):
+                    return body
+            elif message["type"] == "http.disconnect":
+                return None
+
+    def _log_line(self, scope: dict[str, Any], method: str, status: int, text: str, started: float) -> None:
         if self.log:
             ms = (time.perf_counter() - started) * 1000
-            path = scope.get("path", "/")
-            print(f"[course:info] {method} {path} {response.status} {response.statusText} ({ms:.0f}ms)",
-                  file=self.stream, flush=True)
-
-    async def _trigger_scheduled(self, scope: dict[str, Any], send: Send, path: str) -> None:
-        """Fire the main Worker's ``scheduled`` handler, as wrangler dev's trigger routes do."""
-        from course.runtime.bindings.cron import crons
-
-        rt = self.runtime
-        params = {k: v[0] for k, v in parse_qs(scope.get("query_string", b"").decode("latin-1"),
-                                                keep_blank_values=True).items()}
-        cron = params.get("cron", "")
-        when = params.get("time", "") if path == SCHEDULED_TRIGGER_PATH else ""
-        try:
-            scheduled_ms = int(when) if when else None
-        except ValueError:
-            await self._send_plain(send, 400, f"Bad request: time={when!r} is not milliseconds since the epoch\n")
-            return
-
-        async def fire() -> Any:
-            ms = scheduled_ms if scheduled_ms is not None else int(rt.clock.wall() * 1000)
-            return await crons(rt).run(rt.worker().name, cron, ms)
-
-        controller = await rt.call_async(fire())
-        if path == TEST_SCHEDULED_PATH:
-            await self._send_plain(send, 200, "Ran scheduled event")
-        else:
-            await self._send_plain(send, 200 if controller.outcome == "ok" else 500, controller.outcome or "")
+            if not text:
+                try:
+                    text = HTTPStatus(status).phrase
+                except ValueError:
+                    text = ""
+            print(f"[course:info] {method} {log_path(scope)} {status} {text} ({ms:.0f}ms)", file=self.stream, flush=True)
 
     @staticmethod
     async def _send_plain(send: Send, status: int, text: str) -> None:
