@@ -16,6 +16,7 @@ import pytest
 
 from course.cli import build_parser
 from course.runtime import ConfigError
+from course.runtime.bindings.cron import crons
 from course.runtime.edges.asgi import WorkerASGIApp, log_path
 from course.cli.serve import load_runtime
 
@@ -194,3 +195,18 @@ def test_log_path_keeps_percent_encoding_and_escapes_control_characters() -> Non
     assert log_path({"raw_path": b"/a%0Ab", "path": "/a\nb"}) == "/a%0Ab"
     assert log_path({"path": "/a\nb\x1b[31m\x7f"}) == "/a%0Ab%1B[31m%7F"
     assert log_path({"raw_path": "/é x".encode(), "path": "/é x"}) == "/%C3%A9%20x"
+
+
+def test_serve_crons_flag_fires_crons_on_the_wall_clock(make_project) -> None:
+    """Without --crons, course serve (real time) arms no cron timer, as wrangler dev; with it, it does."""
+    files = dict(MAIN)
+    files["wrangler.toml"] = MAIN["wrangler.toml"].replace("services =", 'triggers = { crons = ["*/5 * * * *"] }\n        services =')
+    main = make_project(files, name="main")
+    make_project(OTHER, name="other")
+    assert build_parser().parse_args(["serve", "a", "--crons"]).crons is True
+    for wall_clock, armed in ((False, False), (True, True)):
+        rt = load_runtime(main, wall_clock_crons=wall_clock)
+        try:
+            assert (crons(rt).schedules()[0]["next"] is not None) is armed
+        finally:
+            rt.close()
