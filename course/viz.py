@@ -258,3 +258,15 @@ def lifecycle_diagram(transitions: dict[Any, Any], *, title: str = "subtask life
     ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def png_bytes(fig: Figure, *, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes, without the Software stamp (the same figure, the same bytes)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()

@@ -83,13 +83,27 @@ def _checks() -> list[str]:
     return sorted({n.split(".")[2] for n in _checker_names()} - NOT_CHECKS)
 
 
-def _imports(name: str) -> set[str]:
-    """The modules the file of module ``name`` imports (relative imports resolved), from its source."""
+def _imports(name: str) -> frozenset[str]:
+    """The modules the file of module ``name`` imports (relative imports resolved), from its source.
+
+    Parsed once per source text: the answers made at import are kept in an immutable tuple.
+    """
     path = _expected_file(name)
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"), path)
-    except (OSError, SyntaxError):
-        return set()  # verify() reports the file as missing or changed
+        source = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return frozenset()  # verify() reports the file as missing
+    for cached_path, cached_source, found in globals().get("_PARSED", ()):
+        if cached_path == path and cached_source == source:
+            return found
+    return _parse_imports(name, path, source)
+
+
+def _parse_imports(name: str, path: str, source: str) -> frozenset[str]:
+    try:
+        tree = ast.parse(source, path)
+    except SyntaxError:
+        return frozenset()  # verify() reports the module as changed
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -102,7 +116,7 @@ def _imports(name: str) -> set[str]:
                 base = f"{anchor}.{base}" if base else anchor
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)  # ``from pkg import submodule``
-    return found
+    return frozenset(found)
 
 
 def _sealed_by_import(name: str) -> bool:
@@ -328,8 +342,22 @@ def sealed(requested: str) -> SealedChecks:
     return SealedChecks(requested)
 
 
+def _parse_checkers() -> tuple[tuple[str, str, frozenset[str]], ...]:
+    """(path, source, imports) of every checker module, parsed once, at import (see _compile_checkers)."""
+    parsed = []
+    for name in checker_modules():
+        path = _expected_file(name)
+        try:
+            source = Path(path).read_text(encoding="utf-8")
+        except OSError:
+            continue
+        parsed.append((path, source, _parse_imports(name, path, source)))
+    return tuple(parsed)
+
+
 _MISSING = object()
 _TYPE_ALIASES = (types.GenericAlias, types.UnionType, type(Callable[[], Any]), type(Callable))
+_PARSED = _parse_checkers()
 _COMPILED = _compile_checkers()
 
 __all__ = ["GradingCodeModified", "SHARED_PREFIXES", "SUPPORT_MODULES", "SealedChecks", "VERIFY_EVENT", "checker_modules",

@@ -1,15 +1,19 @@
 """Per-student feedback as a self-contained HTML page, with no hidden test code in it.
 
 The page leads with the score and a one-line result per question, then, per question, what
-failed (the scenario, its seed and a line that reproduces it) next to the learner's own code
-for that question. It is built from the grading result, not by converting the graded notebook,
+failed (the scenario, its seed, the smallest failing case, the messages exchanged and a line
+that reproduces it) next to the learner's own code for that question. When the failure lists
+messages, the page also draws them as a sequence diagram (an inline PNG), read back from the
+failure text itself (``course.checks.harness.messages.parse_log``). It is built from the grading result, not by converting the graded notebook,
 because the graded notebook holds the hidden tests and tracebacks that quote them.
 """
 from __future__ import annotations
 
+import base64
 import html
 from pathlib import Path
 
+from course.checks.harness.messages import actors, parse_log
 from course.grading.autograde import StudentResult
 
 #: What each question status is called on the page: (badge, sentence).
@@ -24,6 +28,9 @@ STATUS_LABEL = {
 OVERALL = {"graded": "graded", "graded with problems": "graded; see the grader's notes below",
            "not graded": "could not be graded; see the grader's notes below"}
 #: How to use the reproduce line a failing scenario prints.
+#: What the sequence diagram under a failure shows.
+DIAGRAM_CAPTION = ("The messages of the smallest failing case, time flowing down: assignments in blue, results "
+                   "in green (dashed), errors in red, and a red cross where a message was lost.")
 REPRODUCE_HINT = ("To see this case fail in your own notebook, paste the <code>reproduce:</code> line into a new "
                   "cell below your answer and run it: it builds the same scenario from the same seed.")
 
@@ -39,12 +46,29 @@ table { border-collapse: collapse; margin: 1rem 0 } td, th { padding: .25rem .8r
 .not-attempted { border-left: 6px solid #999 }
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap }
 .hint { color: #555; font-size: .92rem }
+.diagram img { max-width: 100%; border: 1px solid #eee }
 .notes { background: #fff4e5; border: 1px solid #f0c080; padding: .5rem 1rem; border-radius: 6px }
 """
 
 
 def _badge(status: str) -> str:
     return f"<span class='badge b-{status.replace(' ', '-')}'>{STATUS_LABEL.get(status, (status.upper(), ''))[0]}</span>"
+
+
+def sequence_diagram_html(reason: str) -> str:
+    """An ``<img>`` (PNG data URI) of the messages a failure message lists ("" if it lists none)."""
+    arrows = parse_log(reason)
+    if not arrows:
+        return ""
+    from course.grading.report import load_plotting
+    from course.viz import png_bytes, sequence_diagram
+
+    plt = load_plotting()  # the Agg backend: grading processes have no display
+    fig = sequence_diagram(arrows, title="messages in the smallest failing case", actors=actors(arrows))
+    data = base64.b64encode(png_bytes(fig)).decode("ascii")
+    plt.close(fig)
+    return (f"<figure class='diagram'><img alt='sequence diagram of the messages exchanged' "
+            f"src='data:image/png;base64,{data}'><figcaption class='hint'>{DIAGRAM_CAPTION}</figcaption></figure>")
 
 
 def render(result: StudentResult) -> str:
@@ -70,6 +94,7 @@ def render(result: StudentResult) -> str:
                      f"<p><b>{q.score:g} / {q.max_score:g} points</b>: {esc(sentence)}</p>")
         if q.reason and q.status != "pass":
             parts.append(f"<pre>{esc(q.reason)}</pre>")
+            parts.append(sequence_diagram_html(q.reason))
             if "reproduce:" in q.reason:
                 parts.append(f"<p class='hint'>{REPRODUCE_HINT}</p>")
         for sid in q.solution_ids:
