@@ -1,12 +1,12 @@
 """The explicit list of binding plugins a runtime installs, in installation order.
 
-A new binding kind (Workflows, static assets...) is one module exporting a ``PLUGIN`` (see
+A new binding kind (static assets, Vectorize...) is one module exporting a ``PLUGIN`` (see
 :class:`course.runtime.kernel.plugins.BindingPlugin`) and one line here. Durable Objects come
 first so that every later binding can already reach a namespace when it binds.
 """
 from __future__ import annotations
 
-from course.runtime.bindings import ai, analytics, cron, d1, kv, queues, r2, services
+from course.runtime.bindings import ai, analytics, cron, d1, kv, queues, r2, services, workflows
 from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding
 from course.runtime.objects import durable_objects
 
@@ -20,6 +20,7 @@ PLUGINS: tuple[BindingPlugin, ...] = (
     services.PLUGIN,
     analytics.PLUGIN,
     ai.PLUGIN,
+    workflows.PLUGIN,
 )
 
 #: Binding kinds of wrangler's configuration
@@ -27,8 +28,6 @@ PLUGINS: tuple[BindingPlugin, ...] = (
 #: does not provide yet. A Worker that declares one still loads, with one warning naming it, and
 #: ``env.<NAME>`` then says why it is missing instead of "declare it in the wrangler config".
 UNSUPPORTED: tuple[UnsupportedBinding, ...] = (
-    UnsupportedBinding("workflows", "durable multi-step Workflows (WorkflowEntrypoint, step.do, step.sleep)",
-                       "https://developers.cloudflare.com/workflows/"),
     UnsupportedBinding("vectorize", "Vectorize vector indexes (insert, query)",
                        "https://developers.cloudflare.com/vectorize/"),
     UnsupportedBinding("hyperdrive", "Hyperdrive connections to an external database",

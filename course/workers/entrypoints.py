@@ -1,5 +1,8 @@
 """The classes Worker code subclasses: WorkerEntrypoint, DurableObject, and their context.
 
+``WorkflowEntrypoint`` lives with the rest of the Workflows API in :mod:`course.workers.workflows`
+and is re-exported here, as the SDK exports it beside the other entrypoints.
+
 Python Workers: https://developers.cloudflare.com/workers/languages/python/ . A Worker's
 default export is ``class Default(WorkerEntrypoint)``; the platform constructs it with
 ``(ctx, env)`` and calls ``fetch``, ``scheduled`` or ``queue`` on it.
@@ -9,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import functools
 from typing import Any, Awaitable, Callable, Protocol
+
+from course.workers.workflows import WorkflowEntrypoint
 
 
 class Context(Protocol):
@@ -71,9 +76,8 @@ class DurableObject:
         self.env = env
 
 
-class WorkflowEntrypoint(WorkerEntrypoint):
-    """Declared so imports succeed; Workflows are not emulated by this course runtime."""
-
-
 def _is_coroutine_function(fn: Any) -> bool:
     return asyncio.iscoroutinefunction(fn)
+
+
+__all__ = ["Context", "DurableObject", "ExecutionContext", "WorkerEntrypoint", "WorkflowEntrypoint", "handler"]

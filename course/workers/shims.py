@@ -1,4 +1,5 @@
-"""Install ``workers``, ``js``, ``pyodide`` and ``pyodide.ffi`` under Cloudflare's names.
+"""Install ``workers`` (with ``workers.workflows``), ``js``, ``pyodide`` and ``pyodide.ffi`` under
+Cloudflare's names.
 
 Only while a Worker project is being imported: a notebook that imports ``course.workers`` never
 sees these top-level names, and a real package called ``workers`` or ``js`` in the user's
@@ -11,16 +12,17 @@ import sys
 import types
 from typing import Iterator
 
-SHIM_NAMES = ("workers", "js", "pyodide", "pyodide.ffi")
+SHIM_NAMES = ("workers", "workers.workflows", "js", "pyodide", "pyodide.ffi")
 
 
 def shim_modules() -> dict[str, types.ModuleType]:
     import course.workers as workers
-    from course.workers import ffi, js
+    from course.workers import ffi, js, workflows
 
     pyodide = types.ModuleType("pyodide", "Stand-in for Pyodide (course runtime)")
     pyodide.ffi = ffi  # type: ignore[attr-defined]
-    return {"workers": workers, "js": js, "pyodide": pyodide, "pyodide.ffi": ffi}
+    return {"workers": workers, "workers.workflows": workflows, "js": js, "pyodide": pyodide,
+            "pyodide.ffi": ffi}
 
 
 @contextlib.contextmanager
