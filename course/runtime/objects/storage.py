@@ -18,12 +18,13 @@ https://developers.cloudflare.com/durable-objects/platform/limits/
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import inspect
 import pickle
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from course.runtime.kernel.clone import structured_clone
 from course.runtime.objects.sql import (
@@ -62,6 +63,7 @@ KV_TABLE = "_cf_KV"
 META_TABLE = "_cf_METADATA"
 
 _DELETED = object()
+T = TypeVar("T")
 
 
 def encode_value(value: Any) -> bytes:
@@ -105,6 +107,25 @@ def _to_millis(value: Any) -> int:
         raise JsException("setAlarm() takes a time in milliseconds since the epoch (a number) "
                           f"or a datetime, got {type(value).__name__}", "TypeError")
     return int(value)
+
+
+def _started(operation: Callable[[], T]) -> "asyncio.Future[T]":
+    """Run a storage operation now and return its (settled) result to await.
+
+    On Cloudflare every storage method returns a JavaScript promise whose work starts when the
+    method is called, so a write takes effect whether or not the code awaits it (workerd's own
+    Python Durable Object test calls ``storage.put`` without ``await``). Here the operation runs
+    at once, inside the object's open transaction: writes with no await between them still
+    commit together when the turn ends, and the output gate still holds the response until they
+    are confirmed. An error is raised where the result is awaited; one never awaited is reported
+    by asyncio, as an unhandled rejection would be.
+    """
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    try:
+        future.set_result(operation())
+    except Exception as exc:  # noqa: BLE001 - delivered to whoever awaits the operation
+        future.set_exception(exc)
+    return future
 
 
 class ObjectStorage:
@@ -265,9 +286,9 @@ class ObjectStorage:
         self._op("get", False)
         return self._get_one(key)
 
-    async def get(self, keys: Any, options: Any = None, **_: Any) -> Any:
+    def get(self, keys: Any, options: Any = None, **_: Any) -> "asyncio.Future[Any]":
         """``get(key)`` -> value or None; ``get([k...])`` -> dict of the keys found, in key order."""
-        return self.get_now(keys)
+        return _started(lambda: self.get_now(keys))
 
     def put_now(self, key_or_entries: Any, value: Any = _DELETED) -> None:
         if isinstance(key_or_entries, dict) and value is _DELETED:
@@ -284,9 +305,9 @@ class ObjectStorage:
         self._op("put", True)
         self._put_one(key, data)
 
-    async def put(self, key_or_entries: Any, value: Any = _DELETED, options: Any = None, **_: Any) -> None:
+    def put(self, key_or_entries: Any, value: Any = _DELETED, options: Any = None, **_: Any) -> "asyncio.Future[None]":
         """``put(key, value)`` or ``put({key: value, ...})`` (up to 128 entries)."""
-        self.put_now(key_or_entries, value)
+        return _started(lambda: self.put_now(key_or_entries, value))
 
     def delete_now(self, keys: Any) -> Any:
         if isinstance(keys, (list, tuple)):
@@ -297,26 +318,29 @@ class ObjectStorage:
         self._op("delete", True)
         return self._delete_one(key)
 
-    async def delete(self, keys: Any, options: Any = None, **_: Any) -> Any:
+    def delete(self, keys: Any, options: Any = None, **_: Any) -> "asyncio.Future[Any]":
         """``delete(key)`` -> True if it existed; ``delete([k...])`` -> how many existed."""
-        return self.delete_now(keys)
+        return _started(lambda: self.delete_now(keys))
 
-    async def deleteAll(self, options: Any = None, **_: Any) -> None:  # noqa: N802 - Cloudflare's name
+    def deleteAll(self, options: Any = None, **_: Any) -> "asyncio.Future[None]":  # noqa: N802 - Cloudflare's name
         """Delete every key (and, SQLite-backed, every table).
 
         The alarm survives unless the Worker's compatibility date is 2026-02-24 or later
         (https://developers.cloudflare.com/changelog/2026-02-24-deleteall-deletes-alarms).
         """
-        self._op("deleteAll", True)
-        self._db.execute(f"DELETE FROM {KV_TABLE}")
-        if self.sqlite_backed:
-            tables = [r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' "
-                "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
-            for table in tables:
-                self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
-        if self.delete_all_deletes_alarm:
-            self._set_alarm_row(None)
+
+        def run() -> None:
+            self._op("deleteAll", True)
+            self._db.execute(f"DELETE FROM {KV_TABLE}")
+            if self.sqlite_backed:
+                tables = [r[0] for r in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' "
+                    "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")]
+                for table in tables:
+                    self._db.execute(f'DROP TABLE IF EXISTS "{table}"')
+            if self.delete_all_deletes_alarm:
+                self._set_alarm_row(None)
+        return _started(run)
 
     delete_all = deleteAll
 
@@ -358,9 +382,9 @@ class ObjectStorage:
                 break
         return out
 
-    async def list(self, options: Any = None, **kwargs: Any) -> JsObject:
+    def list(self, options: Any = None, **kwargs: Any) -> "asyncio.Future[JsObject]":
         """Entries in key order (UTF-8 bytes): start, startAfter, end, prefix, reverse, limit."""
-        return self.list_now(options, **kwargs)
+        return _started(lambda: self.list_now(options, **kwargs))
 
     async def transaction(self, fn: Callable[[Any], Any]) -> Any:
         """Run ``fn(txn)`` atomically; an exception (or ``txn.rollback()``) undoes its writes."""
@@ -395,9 +419,9 @@ class ObjectStorage:
 
     transaction_sync = transactionSync
 
-    async def sync(self) -> None:
+    def sync(self) -> "asyncio.Future[None]":
         """Resolve when buffered writes are durable (commits them now)."""
-        self.flush()
+        return _started(lambda: self.flush())
 
     def _require_sqlite(self, what: str) -> None:
         if not self.sqlite_backed:
@@ -424,29 +448,39 @@ class ObjectStorage:
         if self.on_alarm_change is not None:
             self.on_alarm_change(ms)
 
-    async def getAlarm(self, options: Any = None, **_: Any) -> int | None:  # noqa: N802
+    def getAlarm(self, options: Any = None, **_: Any) -> "asyncio.Future[int | None]":  # noqa: N802
         """The alarm time (ms since the epoch) or None."""
-        self._op("getAlarm", False)
-        if self.running_alarm is not None and not self.alarm_touched:
-            return None  # the running alarm is no longer "set" (alarms docs, getAlarm)
-        return self.alarm_ms()
 
-    async def setAlarm(self, scheduled_time: Any, options: Any = None, **_: Any) -> None:  # noqa: N802
+        def run() -> int | None:
+            self._op("getAlarm", False)
+            if self.running_alarm is not None and not self.alarm_touched:
+                return None  # the running alarm is no longer "set" (alarms docs, getAlarm)
+            return self.alarm_ms()
+        return _started(run)
+
+    def setAlarm(self, scheduled_time: Any, options: Any = None, **_: Any) -> "asyncio.Future[None]":  # noqa: N802
         """Set the object's one alarm (replacing any earlier one)."""
-        if not self.has_alarm_handler:
-            raise JsException("Your Durable Object class must have an alarm() handler in order to call "
-                              "setAlarm()", "TypeError")
-        ms = _to_millis(scheduled_time)
-        self._op("setAlarm", True)
-        if self.running_alarm is not None:
-            self.alarm_touched = True
-        self._set_alarm_row(ms)
 
-    async def deleteAlarm(self, options: Any = None, **_: Any) -> None:  # noqa: N802
-        self._op("deleteAlarm", True)
-        if self.running_alarm is not None:
-            self.alarm_touched = True
-        self._set_alarm_row(None)
+        def run() -> None:
+            if not self.has_alarm_handler:
+                raise JsException("Your Durable Object class must have an alarm() handler in order to call "
+                                  "setAlarm()", "TypeError")
+            ms = _to_millis(scheduled_time)
+            self._op("setAlarm", True)
+            if self.running_alarm is not None:
+                self.alarm_touched = True
+            self._set_alarm_row(ms)
+        return _started(run)
+
+    def deleteAlarm(self, options: Any = None, **_: Any) -> "asyncio.Future[None]":  # noqa: N802
+        """Delete the object's alarm, if any."""
+
+        def run() -> None:
+            self._op("deleteAlarm", True)
+            if self.running_alarm is not None:
+                self.alarm_touched = True
+            self._set_alarm_row(None)
+        return _started(run)
 
     get_alarm, set_alarm, delete_alarm = getAlarm, setAlarm, deleteAlarm
 
