@@ -41,8 +41,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_the_day1_class_scores_exactly_what_it_scored_before_the_move(graded: Path) -> None:
-    assert (graded / "grades.csv").read_text() == EXPECTED_GRADES.read_text()
-    assert _question_scores((graded / "questions.csv").read_text()) == _question_scores(EXPECTED_QUESTIONS.read_text())
+    got, want = (graded / "grades.csv").read_text(), EXPECTED_GRADES.read_text()
+    changed = sorted(set(got.splitlines()) ^ set(want.splitlines()))
+    details = (graded / "questions.csv").read_text()
+    assert got == want, f"rows that differ: {changed}\nper question now:\n{details}"
+    assert _question_scores(details) == _question_scores(EXPECTED_QUESTIONS.read_text()), details
     scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(io.StringIO(EXPECTED_GRADES.read_text()))}
     assert scores["correct"] == 20.0 and scores["blank"] == 0.0 and len(scores) >= 10
     assert all(0 < s < 20 for student, s in scores.items() if student not in ("correct", "blank"))
