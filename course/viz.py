@@ -270,3 +270,73 @@ def png_bytes(fig: Figure, *, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def workflow_timeline(trace: Any, instance: str, *, title: str | None = None) -> Figure:
+    """One Workflow instance on a time axis: a row per step, sleep or wait, a bar per attempt.
+
+    Attempts are blue when they succeeded, orange when they failed (a retry follows after the
+    dotted gap), red when an engine crash lost them; sleeps and event waits are grey bars; red
+    vertical lines are engine crashes and the title ends with the instance's last status. Reads
+    the ``workflow_*`` events of a runtime's trace (``rt.trace``).
+    """
+    mine = [e for e in _events(trace, {"workflow_attempt", "workflow_sleep", "workflow_wait", "workflow_retry",
+                                       "workflow_crash", "workflow_status", "workflow_step"})
+            if e.get("instance") == instance]
+    rows: dict[str, int] = {}
+    labels: list[str] = []
+
+    def row(key: str, label: str) -> int:
+        if key not in rows:
+            rows[key] = len(rows)
+            labels.append(label)
+        return rows[key]
+
+    fig = CourseFigure(figsize=(9, 1.2 + 0.45 * max(1, len({e.get("key") for e in mine if e.get("key")}))))
+    ax = fig.add_subplot(1, 1, 1)
+    end = max((e.t for e in mine), default=0.0)
+    open_waits: dict[str, Any] = {}
+    started: dict[tuple[str, int], Any] = {}
+    status = None
+    for e in mine:
+        key = e.get("key")
+        if e.kind == "workflow_status":
+            status = e.get("status")
+        elif e.kind == "workflow_crash":
+            ax.axvline(e.t, color="tab:red", linewidth=1.5)
+        elif e.kind == "workflow_attempt" and e.get("phase") == "start":
+            started[(key, e.get("attempt"))] = e
+            row(key, f"{e.get('step')}")
+        elif e.kind == "workflow_attempt" and e.get("phase") == "end":
+            y = row(key, f"{e.get('step')}")
+            color = "tab:blue" if e.get("ok") else "tab:orange"
+            ax.barh(y, max(e.t - e.get("start", e.t), end * 0.004 or 0.01), left=e.get("start", e.t), color=color,
+                    height=0.5)
+            started.pop((key, e.get("attempt")), None)
+        elif e.kind == "workflow_attempt" and e.get("phase") == "lost":
+            lost = started.pop((key, e.get("attempt")), None)
+            y = row(key, f"{e.get('step')}")
+            if lost is not None:
+                ax.barh(y, max(e.t - lost.t, end * 0.004 or 0.01), left=lost.t, color="tab:red", height=0.5)
+        elif e.kind == "workflow_retry":
+            y = row(key, f"{e.get('step')}")
+            ax.hlines(y, e.t, e.t + e.get("delay_ms", 0) / 1000, colors="tab:orange", linestyles="dotted")
+        elif e.kind in ("workflow_sleep", "workflow_wait") and e.get("phase") == "start":
+            what = "sleep" if e.kind == "workflow_sleep" else f"wait {e.get('type')}"
+            row(key, f"{e.get('step')} ({what})")
+            open_waits[key] = e
+        elif e.kind in ("workflow_sleep", "workflow_wait") and e.get("phase") in ("end", "timeout"):
+            began = open_waits.pop(key, None)
+            if began is not None:
+                ax.barh(rows[key], e.t - began.t, left=began.t, color="lightgray", height=0.5,
+                        hatch="//" if e.get("phase") == "timeout" else None, edgecolor="gray")
+    for key, began in open_waits.items():
+        ax.barh(rows[key], end - began.t, left=began.t, color="whitesmoke", height=0.5, edgecolor="gray")
+    for (key, _), began in started.items():
+        ax.barh(rows[key], max(end - began.t, 0.01), left=began.t, color="lightsteelblue", height=0.5)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (s)")
+    ax.set_title(title or f"Workflow instance {instance}" + (f" - {status}" if status else ""))
+    fig.tight_layout()
+    return fig
