@@ -26,7 +26,8 @@ from course.checks.harness.faults import Crash, Delay, Drop, Duplicate, Fault, R
 from course.checks.harness.messages import LOG_HEADER, LoggedMessage, MessageLog, parse_log
 from course.checks.harness.network import Mailbox, Network, Peer, Reply, describe_message
 from course.checks.harness.result import CheckResult
-from course.checks.harness.scenario import Case, CaseFailed, Scenario, describe_exception, run_case
+from course.checks.harness.cases import Case, CaseFailed, describe_exception, run_case
+from course.checks.harness.scenario import Scenario
 from course.checks.harness.shrink import Shrunk, smallest_failing
 from course.checks.harness.streams import Streams, random_stream
 

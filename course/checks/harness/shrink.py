@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from course.checks.harness.messages import MessageLog
-from course.checks.harness.scenario import Case, run_case
+from course.checks.harness.cases import Case, run_case
 
 #: Candidate cases Hypothesis may try while looking for a failing one (then it shrinks it).
 SHRINK_EXAMPLES = 150
@@ -31,6 +31,8 @@ class Shrunk:
 
 
 def _settings() -> Any:
+    # Hypothesis is imported only when a case fails: it costs ~0.3 s at import, and most
+    # checks (and every grading kernel with a correct answer) never shrink anything.
     from hypothesis import HealthCheck, Phase, Verbosity, settings
 
     return settings(database=None, derandomize=True, deadline=None, print_blob=False,
