@@ -26,6 +26,11 @@ QUEUES_BATCHING = f"{DOCS}/queues/configuration/batching-retries/"
 MINIFLARE_QUEUE_DEFAULTS = ("https://github.com/cloudflare/workers-sdk/blob/main/packages/miniflare/"
                             "src/workers/queues/broker.worker.ts")
 
+WORKFLOWS_API = f"{DOCS}/workflows/build/workers-api/"
+WORKFLOWS_RETRY = f"{DOCS}/workflows/build/sleeping-and-retrying/"
+WORKFLOWS_EVENTS = f"{DOCS}/workflows/build/events-and-parameters/"
+MINIFLARE_WORKFLOWS = ("https://github.com/cloudflare/workers-sdk/tree/main/packages/workflows-shared/src")
+
 #: Queue names of the probe (wrangler configs of js_probe/ and py_probe/).
 BATCH_QUEUE, RETRY_QUEUE, DLQ, DEFAULTS_QUEUE = "probe-batch", "probe-retry", "probe-dlq", "probe-defaults"
 
@@ -72,6 +77,10 @@ class Behaviour:
 
 def _deliveries(n: int) -> Callable[[Any], bool]:
     return lambda answer: answer["body"]["deliveries"] >= n
+
+
+def _workflow_done(answer: Any) -> bool:
+    return answer["body"].get("status") in ("complete", "errored")
 
 
 def _alarm_log(n: int) -> Callable[[Any], bool]:
@@ -261,6 +270,48 @@ BEHAVIOURS: list[Behaviour] = [
                   doc=f"{QUEUES_BATCHING} ; Miniflare: {MINIFLARE_QUEUE_DEFAULTS}",
                   workerd={DEFAULTS_QUEUE: [5, 5, 2]}, emulator={DEFAULTS_QUEUE: [10, 2]},
                   select=lambda answer: answer["body"]["batch_sizes"])),
+    # -- Workflows (asynchronous: the probe's ProbeWorkflow, JS vs Python) ------------------------
+    Behaviour("workflow_step_memoised", "Workflow step.do: results returned to run(), the step context "
+              "(name, count per name, attempt), a repeated name is a new step, event.instanceId",
+              "/wf/observe?run={run}&kind=memo", WORKFLOWS_API, start=("/wf/start?run={run}&kind=memo",),
+              settled=_workflow_done),
+    Behaviour("workflow_retry_backoff", "Workflow step retries: limit 2 gives 3 attempts, linear backoff "
+              "(delay, then 2 x delay), the last error reaches run()", "/wf/observe?run={run}&kind=retry",
+              WORKFLOWS_RETRY, start=("/wf/start?run={run}&kind=retry",), settled=_workflow_done),
+    Behaviour("workflow_event_delivered", "Workflow waitForEvent: an event sent with sendEvent (even before "
+              "the wait) is delivered with its type, payload and timestamp", "/wf/observe?run={run}&kind=event",
+              WORKFLOWS_EVENTS, start=("/wf/start?run={run}&kind=event",), settled=_workflow_done),
+    Behaviour("workflow_event_timeout", "Workflow waitForEvent times out: WorkflowTimeoutError reaches run()",
+              "/wf/observe?run={run}&kind=timeout", WORKFLOWS_EVENTS, start=("/wf/start?run={run}&kind=timeout",),
+              settled=_workflow_done),
+    Behaviour("workflow_non_retryable", "Workflow NonRetryableError: no retries, the instance is errored with "
+              "the engine's error", "/wf/observe?run={run}&kind=nonretryable", WORKFLOWS_RETRY,
+              start=("/wf/start?run={run}&kind=nonretryable",), settled=_workflow_done),
+    Behaviour("workflow_binding_api", "Workflow binding: create with an id, get, terminate (twice: an error), "
+              "status terminated, get of a missing id, invalid and 101-character ids, a 100-character id, "
+              "createBatch", "/wf/api", WORKFLOWS_API),
+    Behaviour("workflow_status_sleeping", "Workflow status while step.sleep waits", "/wf/observe?run={run}&kind=sleep",
+              WORKFLOWS_API, start=("/wf/start?run={run}&kind=sleep",), settled=lambda answer: True,
+              known_difference=KnownDifference(
+                  why="Local workerd reports a sleeping instance as running; the InstanceStatus docs define "
+                      "'waiting' (the instance is hibernating, waiting for a sleep or an event), which the "
+                      "emulator reports.",
+                  doc=f"{WORKFLOWS_API}#instancestatus ; Miniflare: {MINIFLARE_WORKFLOWS}",
+                  workerd="running", emulator="waiting", select=lambda answer: answer["body"]["status"])),
+    Behaviour("workflow_default_step_config", "Workflow step without config: the retry policy and timeout in "
+              "ctx.config", "/wf/observe?run={run}&kind=defaults", WORKFLOWS_RETRY,
+              start=("/wf/start?run={run}&kind=defaults",), settled=_workflow_done,
+              known_difference=KnownDifference(
+                  why="Local workerd's engine retries with a 1 s base delay by default; the docs' defaults (and "
+                      "the emulator) use 10 s (limit 5, exponential, timeout 10 minutes).",
+                  doc=f"{WORKFLOWS_RETRY} ; Miniflare: {MINIFLARE_WORKFLOWS}",
+                  workerd=1000, emulator=10000, select=lambda answer: answer["body"]["output"]["retries"]["delay"])),
+    Behaviour("workflow_duplicate_id", "Workflow create() with an id that already exists", "/wf/duplicate",
+              WORKFLOWS_API, known_difference=KnownDifference(
+                  why="Local workerd returns the existing instance; Cloudflare's types say 'If a provided id "
+                      "exists, an error will be thrown', which the emulator does.",
+                  doc=f"{WORKFLOWS_API}#create ; Miniflare: {MINIFLARE_WORKFLOWS}",
+                  workerd=False, emulator=True, select=lambda answer: answer["body"]["second_create"])),
 ]
 
 BY_ID = {b.id: b for b in BEHAVIOURS}

@@ -25,6 +25,7 @@ resumes that Worker's unfinished instances. From Python (any thread)::
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -273,7 +274,10 @@ class WorkflowService:
                 return False
             self.runtime.trace.record("workflow_crash", workflow=workflow, instance=instance_id, reason=reason)
 
-            def restart() -> None:
+            async def restart() -> None:
+                # A background task (not a bare timer), so rt.run_until_idle() waits for the restart.
+                if restart_after > 0:
+                    await asyncio.sleep(restart_after)
                 row = self.store(workflow).instance(instance_id)
                 if row is not None and row.status not in limits.FINISHED and row.status != limits.PAUSED \
                         and (workflow, instance_id) not in self.live:
@@ -281,7 +285,7 @@ class WorkflowService:
                                               reason="after crash")
                     self.start(workflow, instance_id)
 
-            self.runtime.call_later(restart_after, restart, label=f"workflow {workflow}/{instance_id}: restart")
+            self.runtime.spawn(restart(), label=f"workflow {workflow}/{instance_id}: restart")
             return True
 
         return self.runtime.run_on_loop(on_loop)

@@ -5,6 +5,9 @@
 // must answer every route identically. Values that legitimately differ between runs
 // (timestamps, random ids, durations) are normalised here, never in the test's assertions.
 import { DurableObject } from "cloudflare:workers";
+import { workflowRoute } from "./workflows.js";
+
+export { ProbeWorkflow } from "./workflows.js";
 
 const json = (data, init) => Response.json(data, init);
 
@@ -809,6 +812,10 @@ async function dispatch(request, env) {
   if (path.startsWith("/do/") && !path.startsWith("/do/id") && !path.startsWith("/do/rpc") &&
       !path.startsWith("/do/stub-fetch")) {
     return objectFor(env, `${path}-${run}`.replace("/observe", "/start")).fetch(request);
+  }
+  if (path.startsWith("/wf/")) {
+    const answer = await workflowRoute(path, url.searchParams, env);
+    if (answer !== null) return json(answer);
   }
   switch (path) {
     case "/do/id": return json(await doId(env));

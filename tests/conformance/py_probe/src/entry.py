@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 from js import Headers, Object, WebSocketPair, WebSocketRequestResponsePair
 from pyodide.ffi import create_proxy, to_js
 from workers import DurableObject, Response, WorkerEntrypoint
+from workflows_probe import ProbeWorkflow, workflow_route  # noqa: F401 - ProbeWorkflow is an export
 
 
 def js(value):
@@ -925,6 +926,10 @@ class Default(WorkerEntrypoint):
             return await object_for(env, f"ws-{run}-{params.get('room')}").fetch(request)
         if path.startswith("/do/") and path not in OBJECT_ROUTES_SERVED_BY_THE_WORKER:
             return await object_for(env, f"{path}-{run}".replace("/observe", "/start")).fetch(request)
+        if path.startswith("/wf/"):
+            answer = await workflow_route(path, params, env)
+            if answer is not None:
+                return json_response(answer)
         routes = {
             "/do/id": lambda: do_id(env),
             "/do/rpc": lambda: do_rpc(env, run),
