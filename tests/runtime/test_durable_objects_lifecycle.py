@@ -9,6 +9,7 @@ from typing import Any, Callable
 import pytest
 
 from course.runtime import Runtime
+from course.runtime.objects.durable_objects import DURABLE_OBJECTS, IDLE_EVICTION_SECONDS
 
 from _projects import durable_objects_toml as toml
 
@@ -136,11 +137,10 @@ def test_the_idle_eviction_timer_is_due_after_the_idle_timeout_on_real_time(load
     rt = load_project({"wrangler.toml": toml(CLASSES), "src/entry.py": ENTRY}, virtual_time=False)
     with rt.client() as client:
         client.get("/")
-    [live] = rt.objects("COUNTER")
-    assert live.events_in_flight == 0
-    handles = [h for h in rt.loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
-    due = [h.when() - rt.loop.time() for h in handles]
-    assert any(60 < d <= 70 for d in due), due
+    host, hex_id = DURABLE_OBJECTS.of(rt).resolve("COUNTER", "c")
+    handle = rt.run_on_loop(lambda: host.instance(hex_id).idle_handle)
+    assert handle is not None
+    assert handle.when() - rt.loop.time() == pytest.approx(IDLE_EVICTION_SECONDS, abs=5.0)
 
 
 # -- never two live instances of one id ----------------------------------------------------------
