@@ -70,18 +70,21 @@ class Runtime(Kernel):
 
     # -- clients -------------------------------------------------------------------------------
     def client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL, region: str | None = None,
-               **kwargs: Any) -> httpx.Client:
+               test_scheduled: bool = False, **kwargs: Any) -> httpx.Client:
         """A synchronous httpx client that reaches a Worker in-process (no sockets).
 
-        ``region`` ("apac", "weur"...) is where its requests come from (course.runtime.net.regions).
+        ``region`` ("apac", "weur"...) is where its requests come from (course.runtime.net.regions);
+        ``test_scheduled`` answers ``/__scheduled?cron=...`` like ``course serve --test-scheduled``
+        (``/cdn-cgi/handler/scheduled`` always fires the scheduled handler).
         """
-        transport = WorkerTransport(self, worker=worker, region=check_region(region))
+        transport = WorkerTransport(self, worker=worker, region=check_region(region), test_scheduled=test_scheduled)
         return httpx.Client(transport=transport, base_url=base_url, **kwargs)
 
     def async_client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL,
-                     region: str | None = None, **kwargs: Any) -> httpx.AsyncClient:
+                     region: str | None = None, test_scheduled: bool = False, **kwargs: Any) -> httpx.AsyncClient:
         """An async httpx client that reaches a Worker in-process from any event loop."""
-        transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region))
+        transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region),
+                                         test_scheduled=test_scheduled)
         return httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)
 
     def websocket(self, path: str, *, worker: str | None = None, region: str | None = None, headers: Any = None,

@@ -193,12 +193,8 @@ def test_in_process_client_answers_the_cdn_cgi_trigger_route_not_the_worker(load
 
 
 def test_in_process_test_scheduled_route_only_when_asked(rt):
-    import httpx
-
-    from course.runtime.edges.transport import WorkerTransport
-
     assert rt.client().get("/__scheduled").status_code == 404  # the Worker's own fetch answers
-    with httpx.Client(transport=WorkerTransport(rt, test_scheduled=True), base_url="http://localhost") as client:
+    with rt.client(test_scheduled=True) as client:
         r = client.get("/__scheduled", params={"cron": "* * * * *"})
     assert (r.status_code, r.text) == (200, "Ran scheduled event")
 

@@ -213,7 +213,7 @@ def test_chat_room_over_course_serve_broadcasts_to_three_websocket_clients() -> 
 
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-c", "import sys; from course.cli import main; sys.exit(main())",
-                             "serve", str(CHAT), "--port", str(port), "--quiet"],
+                             "serve", str(CHAT), "--port", str(port), "--quiet", "--no-persist"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
