@@ -8,6 +8,10 @@ import platform
 import shutil
 import subprocess
 
+import httpx
+
+import course
+
 PACKAGES = ("jupyterlab", "nbgrader", "pytest", "httpx", "matplotlib", "pydantic", "uvicorn", "json5",
             "croniter", "websockets")
 
@@ -30,8 +34,6 @@ def _version(cmd: list[str]) -> str | None:
 
 def report(url: str | None = None) -> list[tuple[str, str, bool]]:
     """Rows of (item, finding, ok)."""
-    import course
-
     rows: list[tuple[str, str, bool]] = [
         ("python", platform.python_version(), True),
         ("course", course.__version__, True),
@@ -47,8 +49,6 @@ def report(url: str | None = None) -> list[tuple[str, str, bool]]:
     rows.append(("npx", npx or "not found", npx is not None))
     url = url or os.environ.get("COURSE_WORKER_URL")
     if url:
-        import httpx
-
         try:
             r = httpx.get(url, timeout=5)
             rows.append(("live Worker", f"{url} answered {r.status_code}", r.status_code < 500))

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 
 from course.lab import LAB_DIR
+from course.runtime import DEFAULT_BASE_URL, load
+from course.runtime.edges.transport import WorkerTransport
 
 #: Environment variable naming a live lab Worker.
 URL_ENV = "COURSE_WORKER_URL"
@@ -71,8 +73,5 @@ def connect(url: str | None = None, *, seed: int = 0, virtual_time: bool = True,
     url = url or os.environ.get(URL_ENV) or None
     if url:
         return LabClient(base_url=url.rstrip("/"), timeout=timeout)
-    from course.runtime import DEFAULT_BASE_URL, load
-    from course.runtime.edges.transport import WorkerTransport
-
     rt = load(LAB_DIR, virtual_time=virtual_time, seed=seed, persist_to=persist_to)
     return LabClient(runtime=rt, transport=WorkerTransport(rt), base_url=DEFAULT_BASE_URL, timeout=timeout)
