@@ -41,6 +41,7 @@ from course.runtime.kernel.plugins import Plugin, ServiceSlot
 from course.workers.jsproxy import JsException
 
 from course.runtime.kernel.config import ConfigError
+from course.runtime.kernel.runtime import Kernel
 
 LIMITS_DOC = "https://developers.cloudflare.com/analytics/analytics-engine/limits/"
 #: Blobs per data point: "up to twenty blobs" (LIMITS_DOC).
@@ -132,7 +133,7 @@ def data_point_row(point: Any, dataset: str, timestamp: str) -> dict[str, Any]:
 class AnalyticsStore:
     """All data points written in one runtime, in one SQLite table (``analytics(rt)``)."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Kernel) -> None:
         self.runtime = runtime
         path = runtime.state_path("analytics_engine", "points.sqlite")
         # Written on the runtime's loop, queried from notebooks and tests: one lock for both.
@@ -204,7 +205,7 @@ class AnalyticsStore:
 ANALYTICS: ServiceSlot[AnalyticsStore] = ServiceSlot("analytics", AnalyticsStore)
 
 
-def analytics(runtime: Any) -> AnalyticsStore:
+def analytics(runtime: Kernel) -> AnalyticsStore:
     """The runtime's Analytics Engine store, for queries from Python."""
     return ANALYTICS.of(runtime)
 
@@ -212,7 +213,7 @@ def analytics(runtime: Any) -> AnalyticsStore:
 class AnalyticsEngineDataset:
     """``env.METRICS``: ``writeDataPoint({...})`` appends one point; it returns None, not awaited."""
 
-    def __init__(self, runtime: Any, binding: str, dataset: str) -> None:
+    def __init__(self, runtime: Kernel, binding: str, dataset: str) -> None:
         self._runtime = runtime
         self._binding = binding
         self._dataset = dataset
@@ -231,7 +232,7 @@ class AnalyticsEngineDataset:
         return f"<AnalyticsEngineDataset {self._binding} -> {self._dataset}>"
 
 
-def bind(runtime: Any, worker: Any) -> dict[str, object]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, object]:
     """``env`` entries for each ``analytics_engine_datasets`` binding of the Worker."""
     path = worker.config.path or "<code>"
     out: dict[str, object] = {}

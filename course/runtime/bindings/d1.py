@@ -42,6 +42,7 @@ from typing import Any, Iterable, Sequence
 from course.runtime.kernel.plugins import Plugin, ServiceSlot, StoreRegistry
 from course.runtime.kernel.sqlite_errors import describe, result_code
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, to_py, wrap
+from course.runtime.kernel.runtime import Kernel
 
 # -- limits (https://developers.cloudflare.com/d1/platform/limits/) ----------------------------
 #: Maximum bound parameters per query: 100 (SQLITE_MAX_VARIABLE_NUMBER in D1).
@@ -437,7 +438,7 @@ class D1PreparedStatement:
 class D1Database:
     """The ``env.DB`` binding object: Cloudflare's D1Database API."""
 
-    def __init__(self, runtime: Any, binding: str, store: D1Store) -> None:
+    def __init__(self, runtime: Kernel, binding: str, store: D1Store) -> None:
         self._rt = runtime
         self._binding = binding
         self._store = store
@@ -535,7 +536,7 @@ class _SessionStatement(D1PreparedStatement):
         return result
 
 
-def _d1_registry(runtime: Any) -> StoreRegistry[D1Store]:
+def _d1_registry(runtime: Kernel) -> StoreRegistry[D1Store]:
     return StoreRegistry(runtime, "d1", "D1", lambda key, path: D1Store(key, runtime.clock, path=path))
 
 
@@ -548,7 +549,7 @@ def database_key(entry: Any) -> str:
     return entry.database_id or entry.database_name or entry.binding
 
 
-def bind(runtime: Any, worker: Any) -> dict[str, D1Database]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, D1Database]:
     service = D1.of(runtime)
     out: dict[str, D1Database] = {}
     for entry in worker.config.d1_databases:
@@ -562,7 +563,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, D1Database]:
     return out
 
 
-def d1_database(runtime: Any, binding: str, worker: str | None = None) -> D1Store:
+def d1_database(runtime: Kernel, binding: str, worker: str | None = None) -> D1Store:
     """The database behind ``env.<binding>`` of ``worker`` (default: the main Worker)."""
     return D1.of(runtime).bound(binding, worker)
 

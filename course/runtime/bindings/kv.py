@@ -50,6 +50,7 @@ from course.runtime.net.regions import NETWORK
 from course.runtime.kernel.plugins import Plugin, ServiceSlot, StoreRegistry
 from course.workers.context import current_region
 from course.workers.jsproxy import JsBuffer, JsException, JsObject, to_py, wrap
+from course.runtime.kernel.runtime import Kernel
 
 # -- limits (https://developers.cloudflare.com/kv/platform/limits/) ----------------------------
 #: Key size: 512 bytes (UTF-8).
@@ -337,7 +338,7 @@ class KVStore:
 class KVService(StoreRegistry[KVStore]):
     """Every KV namespace of one runtime, by namespace id (``KV.of(rt)``), with KV-wide settings."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Kernel) -> None:
         super().__init__(runtime, "kv", "KV", self._open)
         self.propagation_delay = DEFAULT_PROPAGATION_DELAY
         #: raise 429 on a second write to one key within a second (else only trace it)
@@ -367,7 +368,7 @@ def _decode(value: bytes, type_: str, op: str) -> Any:
 class KVNamespace:
     """The ``env.KV`` binding object: Cloudflare's KVNamespace API."""
 
-    def __init__(self, runtime: Any, binding: str, store: KVStore) -> None:
+    def __init__(self, runtime: Kernel, binding: str, store: KVStore) -> None:
         self._rt = runtime
         self._binding = binding
         self._store = store
@@ -548,18 +549,18 @@ def namespace_id(entry: Any) -> str:
     return entry.id or entry.binding
 
 
-def bind(runtime: Any, worker: Any) -> dict[str, KVNamespace]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, KVNamespace]:
     service = KV.of(runtime)
     return {entry.binding: KVNamespace(runtime, entry.binding, service.bind(worker.name, entry.binding, namespace_id(entry)))
             for entry in worker.config.kv_namespaces}
 
 
-def kv_store(runtime: Any, binding: str, worker: str | None = None) -> KVStore:
+def kv_store(runtime: Kernel, binding: str, worker: str | None = None) -> KVStore:
     """The store behind ``env.<binding>`` of ``worker`` (default: the main Worker), for inspection."""
     return KV.of(runtime).bound(binding, worker)
 
 
-def set_write_rate_limit(runtime: Any, enforce: bool = True) -> None:
+def set_write_rate_limit(runtime: Kernel, enforce: bool = True) -> None:
     """Make a second ``put`` of one key within a second fail with 429, as on Cloudflare
     (https://developers.cloudflare.com/kv/platform/limits/: "Writes to same key: 1 per second").
     Off by default, as in ``wrangler dev``; over-fast writes are traced either way
@@ -567,7 +568,7 @@ def set_write_rate_limit(runtime: Any, enforce: bool = True) -> None:
     KV.of(runtime).enforce_write_rate = bool(enforce)
 
 
-def set_propagation_delay(runtime: Any, seconds: float) -> None:
+def set_propagation_delay(runtime: Kernel, seconds: float) -> None:
     """Set the cross-region propagation delay of every KV namespace without its own setting."""
     if seconds < 0:
         raise ValueError(f"propagation delay must be >= 0 seconds, got {seconds}")

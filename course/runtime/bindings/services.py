@@ -32,6 +32,7 @@ from course.workers.entrypoints import ExecutionContext, WorkerEntrypoint
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
 from course.workers.rpc import RESERVED_RPC_NAMES
+from course.runtime.kernel.runtime import Kernel
 
 
 
@@ -39,7 +40,7 @@ from course.workers.rpc import RESERVED_RPC_NAMES
 class ServiceBinding:
     """``env.OTHER``: a Fetcher on another Worker of the runtime, with RPC methods."""
 
-    def __init__(self, runtime: Any, caller: str, binding: str, service: str,
+    def __init__(self, runtime: Kernel, caller: str, binding: str, service: str,
                  entrypoint: str | None = None) -> None:
         self._runtime = runtime
         self._caller = caller
@@ -129,7 +130,7 @@ class _RpcMethod:
 
 
 # -- binding hooks ---------------------------------------------------------------------------
-def bind(runtime: Any, worker: Any) -> dict[str, object]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, object]:
     """``env`` entries for each ``services`` binding of the Worker."""
     return {s.binding: ServiceBinding(runtime, worker.name, s.binding, s.service, s.entrypoint)
             for s in worker.config.services}

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable
 
 from course.runtime.net.endpoints import Endpoint, network_error
 from course.runtime.kernel.plugins import ServiceSlot, durable_object_control
+from course.runtime.kernel.runtime import Kernel
 
 #: The kinds of fault this module injects (``ai`` delegates to ``rt.ai.fault``).
 FAULT_KINDS = ("partition", "latency", "drop", "duplicate", "crash", "evict", "ai")
@@ -88,7 +89,7 @@ def _between(a: str, b: str, src: Endpoint, dst: Endpoint) -> bool:
 class Faults:
     """The fault injector of one runtime (``rt.faults``)."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Kernel) -> None:
         self.runtime = runtime
         self.rules: list[FaultRule] = []
         self._ids = itertools.count(1)
@@ -307,5 +308,5 @@ class Faults:
 FAULTS: ServiceSlot[Faults] = ServiceSlot("faults", Faults)
 
 
-def service(runtime: Any) -> Faults:
+def service(runtime: Kernel) -> Faults:
     return FAULTS.of(runtime)

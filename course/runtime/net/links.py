@@ -14,9 +14,10 @@ from course.runtime.net.endpoints import Endpoint
 from course.runtime.net.faults import FAULTS
 from course.runtime.net.regions import NETWORK, one_way_ms
 from course.workers.context import current_actor, current_region, current_worker
+from course.runtime.kernel.runtime import Kernel
 
 
-def caller_endpoint(runtime: Any) -> Endpoint:
+def caller_endpoint(runtime: Kernel) -> Endpoint:
     """Where the running code is: its region, its actor ("client", a Worker, "BINDING:name")."""
     model = NETWORK.peek(runtime)
     region = model.caller_region() if model is not None else None
@@ -26,7 +27,7 @@ def caller_endpoint(runtime: Any) -> Endpoint:
     return Endpoint(region, current_actor.get(), worker)
 
 
-def leg_ms(runtime: Any, src: Endpoint, dst: Endpoint, *, leg: str, **details: Any) -> float:
+def leg_ms(runtime: Kernel, src: Endpoint, dst: Endpoint, *, leg: str, **details: Any) -> float:
     """The one-way latency of a leg from ``src`` to ``dst`` (matrix plus injected latency), in ms.
 
     Records the leg as a ``"net"`` trace event when either side has a region or a latency
@@ -43,7 +44,7 @@ def leg_ms(runtime: Any, src: Endpoint, dst: Endpoint, *, leg: str, **details: A
     return ms
 
 
-async def transit(runtime: Any, src: Endpoint, dst: Endpoint, *, leg: str) -> None:
+async def transit(runtime: Kernel, src: Endpoint, dst: Endpoint, *, leg: str) -> None:
     """One leg of a call from ``src`` to ``dst``: partition check, then the latency on the clock."""
     faults = FAULTS.peek(runtime)
     if faults is not None:
@@ -78,7 +79,7 @@ async def call_object(host: Any, id: Any, hint: str | None, send: Callable[[], A
     return result
 
 
-async def call_outbound(runtime: Any, url: str) -> None:
+async def call_outbound(runtime: Kernel, url: str) -> None:
     """The request leg of an outbound ``fetch``: partitions and added latency by host name."""
     if FAULTS.peek(runtime) is None:
         return

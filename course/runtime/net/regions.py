@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from course.runtime.kernel.plugins import ServiceSlot, durable_object_control
 from course.runtime.kernel.regions import REGION_NAMES, REGIONS, check_region  # noqa: F401 - re-exported for users of the network model
 from course.workers.context import current_region
+from course.runtime.kernel.runtime import Kernel
 
 #: One-way latency in milliseconds between regions: an APPROXIMATION for teaching, not a
 #: measurement. Basis: each region is represented by one hub (wnam San Jose, enam Ashburn, sam
@@ -58,7 +59,7 @@ class NetworkModel:
     latency off for it). ``matrix`` may be replaced with another symmetric mapping.
     """
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Kernel) -> None:
         self.runtime = runtime
         self.default: str | None = None
         self.matrix: dict[frozenset[str], float] = dict(ONE_WAY_LATENCY_MS)
@@ -113,5 +114,5 @@ class NetworkModel:
 NETWORK: ServiceSlot[NetworkModel] = ServiceSlot("regions", NetworkModel)
 
 
-def service(runtime: Any) -> NetworkModel:
+def service(runtime: Kernel) -> NetworkModel:
     return NETWORK.of(runtime)

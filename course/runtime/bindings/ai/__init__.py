@@ -24,12 +24,13 @@ from course.runtime.bindings.ai.models import CATALOG, ModelInfo
 from course.runtime.bindings.ai.scripts import tool_call
 from course.runtime.bindings.ai.service import Ai, AiService, service
 from course.runtime.bindings.ai.wire import EventStream
+from course.runtime.kernel.runtime import Kernel
 
 __all__ = ["Ai", "AiError", "AiService", "CATALOG", "EventStream", "FAULT_KINDS", "ModelInfo", "bind", "service",
            "tool_call"]
 
 
-def bind(runtime: Any, worker: Any) -> dict[str, Any]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, Any]:
     """``env.<binding>`` for the Worker's ``ai`` config section."""
     section = worker.config.ai
     if section is None or not section.binding:

@@ -24,6 +24,7 @@ from course.runtime.bindings.ai.faults import AFTER, BEFORE, HALLUCINATED_NAMES,
 from course.runtime.bindings.ai.models import ModelInfo, lookup
 from course.runtime.bindings.ai.request import AiRequest, Completion, parse
 from course.runtime.bindings.ai.scripts import Script, completion_for
+from course.runtime.kernel.runtime import Kernel
 
 SERVICE_NAME = "ai"
 
@@ -31,7 +32,7 @@ SERVICE_NAME = "ai"
 class AiService:
     """Workers AI for one runtime."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Kernel) -> None:
         self.rt = runtime
         self.scripts: list[Script] = []
         self.faults = FaultPlan(runtime.rng("ai:faults"))
@@ -229,6 +230,6 @@ class Ai:
 AI: ServiceSlot[AiService] = ServiceSlot(SERVICE_NAME, AiService)
 
 
-def service(runtime: Any) -> AiService:
+def service(runtime: Kernel) -> AiService:
     """The runtime's Workers AI service (created on first use)."""
     return AI.of(runtime)

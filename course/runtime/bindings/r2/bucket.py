@@ -21,6 +21,7 @@ from course.runtime.bindings.r2.multipart import R2MultipartUpload
 from course.runtime.bindings.r2.objects import R2Object, R2ObjectBody
 from course.runtime.bindings.r2.store import MultipartState, R2Record, R2Store, key_order
 from course.workers.jsproxy import JsArray, JsException, JsObject
+from course.runtime.kernel.runtime import Kernel
 
 # https://developers.cloudflare.com/r2/api/workers/workers-api-reference/#r2listoptions:
 # "Defaults to 1000, with a maximum of 1000".
@@ -35,7 +36,7 @@ HASH_ALGORITHMS = ("md5", "sha1", "sha256", "sha384", "sha512")
 class R2Bucket:
     """The ``env.BUCKET`` binding object: Cloudflare's R2Bucket API."""
 
-    def __init__(self, runtime: Any, binding: str, store: R2Store, *, honor_include: bool = True) -> None:
+    def __init__(self, runtime: Kernel, binding: str, store: R2Store, *, honor_include: bool = True) -> None:
         self._rt = runtime
         self._binding = binding
         self._store = store

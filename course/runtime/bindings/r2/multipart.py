@@ -16,6 +16,7 @@ from course.runtime.bindings.r2.arguments import MAX_PUT_BYTES, body_bytes, r2_e
 from course.runtime.bindings.r2.objects import R2Object
 from course.runtime.bindings.r2.store import MultipartState, R2Record, R2Store
 from course.workers.jsproxy import JsException, to_py, wrap
+from course.runtime.kernel.runtime import Kernel
 
 #: "Maximum upload parts: 10,000" (https://developers.cloudflare.com/r2/platform/limits/); part
 #: numbers run from 1 to this.
@@ -42,7 +43,7 @@ class R2MultipartUpload:
     objects").
     """
 
-    def __init__(self, runtime: Any, store: R2Store, key: str, upload_id: str, rng: random.Random,
+    def __init__(self, runtime: Kernel, store: R2Store, key: str, upload_id: str, rng: random.Random,
                  trace: Callable[..., None]) -> None:
         self._rt = runtime
         self._store = store

@@ -10,6 +10,7 @@ from typing import Any
 from course.runtime.bindings.r2.bucket import R2Bucket
 from course.runtime.bindings.r2.store import R2Store
 from course.runtime.kernel.plugins import Plugin, ServiceSlot, StoreRegistry
+from course.runtime.kernel.runtime import Kernel
 
 #: ``include`` in list() is honoured from this compatibility date (else both kinds are included).
 LIST_HONOR_INCLUDE_DATE = "2022-08-04"
@@ -25,7 +26,7 @@ def _honors_include(config: Any) -> bool:
     return config.compatibility_date is None or config.compatibility_date >= LIST_HONOR_INCLUDE_DATE
 
 
-def bind(runtime: Any, worker: Any) -> dict[str, R2Bucket]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, R2Bucket]:
     service = R2.of(runtime)
     out: dict[str, R2Bucket] = {}
     for entry in worker.config.r2_buckets:
@@ -35,7 +36,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, R2Bucket]:
     return out
 
 
-def r2_bucket(runtime: Any, binding: str, worker: str | None = None) -> R2Store:
+def r2_bucket(runtime: Kernel, binding: str, worker: str | None = None) -> R2Store:
     """The bucket behind ``env.<binding>`` of ``worker`` (default: the main Worker)."""
     return R2.of(runtime).bound(binding, worker)
 

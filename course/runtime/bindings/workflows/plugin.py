@@ -24,6 +24,7 @@ from course.runtime.bindings.workflows.service import (PRESERVE_NON_RETRYABLE_FL
                                                        workflows)
 from course.runtime.kernel.config import ConfigError
 from course.runtime.kernel.plugins import Plugin
+from course.runtime.kernel.runtime import Kernel
 
 CONFIG_DOC = "https://developers.cloudflare.com/workflows/build/workers-api/#call-workflows-from-workers"
 
@@ -75,7 +76,7 @@ def _defines(worker: Any, entry: dict[str, Any]) -> bool:
     return entry.get("script_name") in (None, worker.name)
 
 
-def bind(runtime: Any, worker: Any) -> dict[str, object]:
+def bind(runtime: Kernel, worker: Any) -> dict[str, object]:
     """``env`` entries for each ``[[workflows]]`` binding; defines the Workflows this Worker exports."""
     path = worker.config.path or "<code>"
     service = workflows(runtime)
@@ -99,7 +100,7 @@ def bind(runtime: Any, worker: Any) -> dict[str, object]:
     return out
 
 
-def attach(runtime: Any, worker: Any) -> None:
+def attach(runtime: Kernel, worker: Any) -> None:
     """Resume the unfinished instances of the Workflows this Worker defines."""
     workflows(runtime).resume_unfinished(worker.name)
 

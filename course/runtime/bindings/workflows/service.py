@@ -38,6 +38,7 @@ from course.runtime.bindings.workflows.faults import WorkflowFaults
 from course.runtime.bindings.workflows.store import InstanceStore, encode
 from course.runtime.kernel.config import ConfigError
 from course.runtime.kernel.plugins import ServiceSlot
+from course.runtime.kernel.runtime import Kernel
 
 #: The compatibility flag that gives ``step.do`` implicit dependencies, on by default for Python
 #: Workers from this date (workerd compatibility-date.capnp, ``pythonWorkflowsImplicitDeps``).
@@ -58,7 +59,7 @@ class Definition:
     implicit_dependencies: bool = False
     preserve_non_retryable_message: bool = False
 
-    def worker(self, runtime: Any) -> Any:
+    def worker(self, runtime: Kernel) -> Any:
         return runtime.worker(self.worker_name)
 
 
@@ -74,7 +75,7 @@ def implicit_dependencies(config: Any) -> bool:
 class WorkflowService:
     """Every Workflow and instance of one runtime."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Kernel) -> None:
         self.runtime = runtime
         self.definitions: dict[str, Definition] = {}
         self.stores: dict[str, InstanceStore] = {}
@@ -339,6 +340,6 @@ class WorkflowService:
 WORKFLOWS: ServiceSlot[WorkflowService] = ServiceSlot("workflows", WorkflowService)
 
 
-def workflows(runtime: Any) -> WorkflowService:
+def workflows(runtime: Kernel) -> WorkflowService:
     """The runtime's Workflows, for inspection, crashes and faults."""
     return WORKFLOWS.of(runtime)
