@@ -13,7 +13,8 @@ from http import HTTPStatus
 from typing import Any, Iterable, Iterator, Mapping, TypedDict
 from urllib.parse import quote, urlsplit
 
-from course.workers.jsproxy import JsBuffer, JsException, wrap
+from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, wrap
+from course.workers.streams import ReadableStream
 
 HeadersInit = "Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None"
 
@@ -230,8 +231,17 @@ class _Body:
         return self._used
 
     @property
-    def body(self) -> bytes | None:
-        return self._body
+    def body(self) -> ReadableStream | None:
+        """The body as a ``ReadableStream`` (also its bytes), or None when there is none."""
+        if self._body is None:
+            return None
+        stream = self.__dict__.get("_stream")
+        if stream is None:
+            stream = self.__dict__["_stream"] = ReadableStream(self._body, on_read=self._mark_used)
+        return stream
+
+    def _mark_used(self) -> None:
+        self._used = True
 
     def _consume(self) -> bytes:
         if self._used:
@@ -436,7 +446,7 @@ class Response(_Body):
         hdrs = Headers(headers if headers is not None else (init or {}).get("headers"))
         if not hdrs.has("content-type"):
             hdrs.set("content-type", "application/json")
-        body = _json.dumps(to_py(data), separators=(",", ":"), default=_json_default)
+        body = json_body(data)
         if status_text:
             kwargs["statusText"] = status_text
         return cls(body, status=status, headers=hdrs, init=init, **kwargs)
@@ -467,6 +477,21 @@ class Response(_Body):
 
     def __repr__(self) -> str:
         return f"<Response [{self.status}]>"
+
+
+def json_body(data: Any) -> str:
+    """The text ``Response.json(data)`` sends, as the Python SDK makes it.
+
+    The SDK (workers-py, ``Response.from_json``) sends ``json.dumps(data)`` for Python values:
+    ``", "`` and ``": "`` separators and non-ASCII escaped (``"\\u00e9"``). A JavaScript value
+    (a ``JsProxy``: what ``to_js`` returns or a binding gave) goes to JavaScript's
+    ``Response.json``, that is ``JSON.stringify``: compact, non-ASCII kept.
+    """
+    from course.workers.jsproxy import to_py
+
+    if isinstance(data, (JsObject, JsArray)):
+        return _json.dumps(to_py(data), separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return _json.dumps(data, default=_json_default)
 
 
 def _json_default(value: Any) -> Any:

@@ -6,12 +6,80 @@ with ``.new(...)`` as in Pyodide (``js.Response.new("hi")``), or directly.
 from __future__ import annotations
 
 import json as _json
+import sys
 from typing import Any, Iterable
 
 from course.workers.fetch import fetch
-from course.workers.http import Headers, Request, Response
-from course.workers.jsproxy import JsArray, JsObject, to_py, wrap
+from course.workers.http import Headers, Request
+from course.workers.http import Response as _WorkersResponse
+from course.workers.http import _ClassOrInstanceMethod
+from course.workers.jsproxy import JsArray, JsBuffer, JsObject, to_py, wrap
+from course.workers.streams import ReadableStream
 from course.workers.websocket import WebSocketPair, WebSocketRequestResponsePair
+
+
+def _js_string(value: Any) -> str:
+    """``String(value)`` for a value Python passed to a JavaScript API (a PyProxy's ``toString``
+    is Python's ``str``; a JS object is ``[object Object]``)."""
+    if isinstance(value, JsObject):
+        return "[object Object]"
+    if isinstance(value, JsArray):
+        return ",".join("" if v is None else _js_string(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Response(_WorkersResponse):
+    """``js.Response``: JavaScript's Response, as Pyodide code calls it.
+
+    Two things differ from the Python SDK's ``workers.Response``: a body JavaScript cannot take
+    as a body (a dict, a number...) is converted with ``String()`` instead of refused, and the
+    static ``Response.json(data)`` is JavaScript's (``JSON.stringify``: compact, non-ASCII kept).
+    https://developers.cloudflare.com/workers/runtime-apis/response/
+    """
+
+    @classmethod
+    def new(cls, body: Any = None, *args: Any, **kwargs: Any) -> "Response":  # type: ignore[override]
+        if body is not None and not isinstance(body, (str, bytes, bytearray, memoryview)) \
+                and not hasattr(body, "to_bytes") and not _is_body_type(body):
+            body = _js_string(body)
+        return cls(body, *args, **kwargs)
+
+    @staticmethod
+    def _js_json(cls: type, data: Any = None, init: Any = None, **kwargs: Any) -> "Response":
+        text = _json.dumps(to_py(data), separators=(",", ":"), ensure_ascii=False)
+        options = dict(init or {}) | kwargs
+        headers = Headers(options.pop("headers", None))
+        if not headers.has("content-type"):
+            headers.set("content-type", "application/json")
+        return cls(text, headers=headers, init=options)
+
+    json = _ClassOrInstanceMethod(_js_json.__func__, _WorkersResponse.__dict__["json"].on_instance)  # type: ignore[attr-defined]
+
+
+def _is_body_type(body: Any) -> bool:
+    from course.workers.blob import Blob
+    from course.workers.formdata import FormData
+
+    return isinstance(body, (Blob, FormData))
+
+
+class Uint8Array:
+    """``js.Uint8Array``: ``Uint8Array.new(length | bytes | array)`` as a ``JsBuffer``."""
+
+    @staticmethod
+    def new(source: Any = 0, *_: Any) -> JsBuffer:
+        if isinstance(source, int):
+            return JsBuffer(bytes(source))
+        return JsBuffer(bytes(source))
+
+    @staticmethod
+    def of(*items: int) -> JsBuffer:
+        return JsBuffer(bytes(items))
+
+
+ArrayBuffer = Uint8Array
 
 
 class Object:
@@ -299,6 +367,8 @@ def __getattr__(name: str) -> Any:
         return WebSocketPair
     if name == "WebSocketRequestResponsePair":
         return WebSocketRequestResponsePair
+    if name in ("globalThis", "self"):
+        return sys.modules[__name__]
     raise AttributeError(f"module 'js' has no attribute {name!r} in the course's emulated runtime")
 
 
@@ -309,5 +379,5 @@ def _with_new(cls: type) -> type:
     return cls
 
 
-__all__ = ["Response", "Request", "Headers", "Object", "JSON", "Date", "console", "Array", "fetch",
+__all__ = ["Response", "Request", "Headers", "ReadableStream", "Uint8Array", "ArrayBuffer", "Object", "JSON", "Date", "console", "Array", "fetch",
            "URL", "URLSearchParams", "crypto", "Map", "Error"]

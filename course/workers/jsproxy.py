@@ -150,6 +150,25 @@ class JsBuffer(bytes):
     def to_bytes(self) -> bytes:
         return bytes(self)
 
+    @property
+    def buffer(self) -> "JsBuffer":
+        """``Uint8Array.buffer``: the ArrayBuffer under the view (here the same bytes)."""
+        return self
+
+    @property
+    def length(self) -> int:
+        return len(self)
+
+    def slice(self, start: int = 0, end: int | None = None) -> "JsBuffer":  # noqa: A003 - JS name
+        """``Uint8Array.slice(start, end)`` / ``ArrayBuffer.slice``: a copy of that range
+        (negative indices count from the end, as in JavaScript)."""
+        return JsBuffer(bytes(self)[slice(start, end)])
+
+    subarray = slice
+
+    def to_string(self, encoding: str = "utf-8") -> str:
+        return bytes(self).decode(encoding)
+
 
 _SHADOWABLE_TYPES: tuple[type, ...] = (JsArray, list, JsBuffer, bytes, str, int, float)
 _SHADOW_TYPES = {t: _shadow_type(JsArray if t is list else JsBuffer if t is bytes else t)

@@ -21,7 +21,7 @@ ENTRY = """
         async def scheduled(self, controller, env, ctx):
             RUNS.append({"cron": controller.cron, "scheduledTime": controller.scheduledTime,
                          "type": controller.type})
-            if "fail" in env.MODE:
+            if "fail" in self.env.MODE:
                 raise RuntimeError("cron job failed")
 """
 
@@ -165,7 +165,7 @@ def test_cron_producer_and_queue_consumer_run_together_on_the_clock(load_project
                 async def fetch(self, request):
                     return Response(str(len(DONE)))
                 async def scheduled(self, controller, env, ctx):
-                    await env.TICKS.sendBatch([{"body": {"i": i}} for i in range(5)])
+                    await self.env.TICKS.sendBatch([{"body": {"i": i}} for i in range(5)])
                 async def queue(self, batch, env, ctx):
                     DONE.extend(m.body.i for m in batch.messages)
                     batch.ackAll()

@@ -1,11 +1,17 @@
-"""Where a Worker's outbound ``fetch`` goes: registered upstreams, or a clear refusal.
+"""Where a Worker's outbound ``fetch`` goes: registered upstreams, the internet, or a clear refusal.
 
-The emulated platform has no internet, so a subrequest reaches only what a test or notebook
-registered (``rt.network.upstream(...)``): a function, an httpx transport, or another Worker in
-the same runtime. Later layers (regions, latency, partitions) hook into :meth:`outbound_fetch`.
+Every subrequest of Worker code takes this one path: ``fetch``, ``js.fetch`` and the HTTP client
+libraries (``httpx``, ``requests``/``urllib3``, ``aiohttp``: :mod:`course.workers.http_clients`).
+Faults (partitions, added latency) apply first, then the request goes to the upstream registered
+for its URL (``rt.network.upstream(...)``: a function, an httpx transport, or another Worker in
+the same runtime). Anything else reaches the real internet only when the network is ``online``
+(``course serve``, like ``wrangler dev``, unless ``--offline``); an in-process runtime is offline
+by default, so a test or notebook stays deterministic and a subrequest to an unknown host fails
+at once with the URL and how to register a stand-in.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 from dataclasses import dataclass
 from typing import Any
@@ -33,18 +39,36 @@ def to_httpx_request(request: Request, body: bytes | None) -> httpx.Request:
     return httpx.Request(request.method, request.url, headers=request.headers.raw_items(), content=body or b"")
 
 
+#: Headers that describe bytes on the wire; a fetch Response holds the decoded body.
+WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+#: Seconds a real subrequest may take before it fails. Cloudflare has no wall-clock limit on a
+#: subrequest while the client stays connected
+#: (https://developers.cloudflare.com/workers/platform/limits/#duration); 100 s is the proxy
+#: read timeout in front of a Worker (Cloudflare error 524), the longest a client would wait.
+INTERNET_TIMEOUT = 100.0
+
+
 def from_httpx_response(resp: httpx.Response) -> Response:
     status = resp.status_code
     content = resp.content if status not in (101, 204, 205, 304) else None
-    return Response(content, status=status, headers=list(resp.headers.multi_items()))
+    headers = [(k, v) for k, v in resp.headers.multi_items() if k.lower() not in WIRE_HEADERS]
+    response = Response(content, status=status, headers=headers, statusText=resp.reason_phrase or None)
+    try:
+        response.url = str(resp.request.url)
+    except RuntimeError:  # a transport's response may carry no request
+        pass
+    return response
 
 
 class Network:
     """Routes outbound subrequests of every Worker in one runtime."""
 
-    def __init__(self, runtime: Any) -> None:
+    def __init__(self, runtime: Any, *, online: bool = False) -> None:
         self.runtime = runtime
         self._upstreams: list[Upstream] = []
+        #: Whether a subrequest no upstream claims goes to the real internet (``course serve``).
+        self.online = online
 
     def upstream(self, prefix: str, target: Any) -> None:
         """Send ``fetch`` calls whose URL starts with ``prefix`` to ``target``.
@@ -84,10 +108,15 @@ class Network:
         rt.trace.record("subrequest", method=request.method, url=request.url,
                         upstream=upstream.prefix if upstream else None)
         if upstream is None:
-            host = urlsplit(request.url).netloc
+            if self.online:
+                return await self._internet_fetch(request)
+            parts = urlsplit(request.url)
             raise JsException(
-                f"fetch({request.url!r}) failed: the course runtime has no internet access. "
-                f"Register a stand-in first: rt.network.upstream('https://{host}', handler)",
+                f"fetch({request.url!r}) failed: this runtime is offline (in-process runtimes are, "
+                f"so tests stay deterministic). Register a stand-in for the host: "
+                f"rt.network.upstream('{parts.scheme}://{parts.netloc}', handler) (a function taking a "
+                "Request and returning a Response, an httpx transport, or a Worker's name); or set "
+                "rt.network.online = True to reach the internet, as `course serve` does unless --offline",
                 "TypeError",
             )
         target = upstream.target
@@ -111,3 +140,25 @@ class Network:
                                 "expected a Response")
             return result
         raise TypeError(f"upstream {upstream.prefix!r}: unsupported target {target!r}")
+
+    async def _internet_fetch(self, request: Request) -> Response:
+        """The request over the real internet, on a worker thread (the loop keeps running)."""
+        rt = self.runtime
+        outgoing = to_httpx_request(request, request.body)
+        follow = request.redirect != "manual"
+
+        def send() -> httpx.Response:
+            with httpx.Client(timeout=INTERNET_TIMEOUT, follow_redirects=follow) as client:
+                resp = client.send(outgoing)
+                resp.read()
+                return resp
+
+        rt.clock.external_io_started()  # virtual time must not jump past real I/O
+        try:
+            # A thread without the Worker's context: the client libraries' own transports apply.
+            resp = await asyncio.get_running_loop().run_in_executor(None, send)
+        except httpx.HTTPError as exc:
+            raise JsException(f"fetch({request.url!r}) failed: {type(exc).__name__}: {exc}", "TypeError") from None
+        finally:
+            rt.clock.external_io_finished()
+        return from_httpx_response(resp)

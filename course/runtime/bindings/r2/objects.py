@@ -13,6 +13,7 @@ from course.runtime.bindings.r2.arguments import HTTP_FIELDS
 from course.runtime.bindings.r2.store import R2Record
 from course.workers.http import Headers, _Body
 from course.workers.jsproxy import JsBuffer, JsException, to_py, wrap
+from course.workers.streams import ReadableStream
 
 
 class R2Object:
@@ -76,9 +77,11 @@ class R2ObjectBody(R2Object, _Body):
         self._init_body(data)
 
     @property
-    def body(self) -> JsBuffer:
-        """The (ranged) body; a Response accepts it as its body."""
-        return JsBuffer(self._body or b"")
+    def body(self) -> ReadableStream:
+        """The (ranged) body as a ``ReadableStream`` (also its bytes); a Response accepts it as its body."""
+        if self._body is None:
+            self._body = b""
+        return super().body  # type: ignore[return-value]
 
     async def blob(self) -> JsBuffer:
         return JsBuffer(self._consume())
