@@ -7,7 +7,11 @@ As with ``wrangler dev``:
 - ``Ready on http://HOST:PORT`` is printed once the socket accepts connections (``--port 0``
   picks a free port and prints it), so scripts that wait for wrangler's line work unchanged;
 - cron triggers fire only when asked: ``/cdn-cgi/handler/scheduled`` always and ``/__scheduled``
-  with ``--test-scheduled``; ``--crons`` also fires them on the wall clock, as Cloudflare does.
+  with ``--test-scheduled``; ``--crons`` also fires them on the wall clock, as Cloudflare does;
+- the Worker's subrequests (``fetch``, ``requests``, ``httpx``, ``aiohttp``) reach the real
+  network; ``--offline`` keeps it offline, as an in-process runtime is;
+- the project's ``pyproject.toml`` dependencies are vendored into ``python_modules/`` first when
+  missing or stale (like ``pywrangler dev``; course.runtime.kernel.vendoring).
 
 Reference: https://developers.cloudflare.com/workers/wrangler/commands/#dev
 """
@@ -25,6 +29,7 @@ from course.runtime import ConfigError, WorkerLoadError, load
 from course.runtime.bindings.cron import crons
 from course.runtime.edges.asgi import WorkerASGIApp, send_reason_phrases
 from course.runtime.kernel.config import ConfigWarning, default_state_dir, find_config
+from course.runtime.kernel.vendoring import VendoringError
 
 #: wrangler dev's default port (https://developers.cloudflare.com/workers/wrangler/commands/#dev)
 DEFAULT_PORT = 8787
@@ -49,6 +54,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="fire the scheduled handler on GET /__scheduled?cron=... (like wrangler dev)")
     p.add_argument("--crons", action="store_true",
                    help="also fire cron triggers on the wall clock (wrangler dev never does)")
+    p.add_argument("--offline", action="store_true",
+                   help="do not let the Worker's subrequests reach the internet (only registered upstreams)")
     p.set_defaults(func=run)
 
 
@@ -71,12 +78,14 @@ def state_dir(project: Path, persist_to: str | Path | None = None, *, persist: b
 
 
 def load_runtime(project: Path, *, with_projects: list[str] | tuple[str, ...] = (), persist_to: str | Path | None = None,
-                 seed: int = 0, wall_clock_crons: bool = False) -> Any:
+                 seed: int = 0, wall_clock_crons: bool = False, offline: bool = False) -> Any:
     """The runtime ``course serve`` serves: ``project`` (the main Worker, answering HTTP) and each
     ``--with`` project loaded into the same runtime, reachable from the others by service bindings
     (as with several ``wrangler dev -c``). Crons fire on the wall clock only with
-    ``wall_clock_crons``. Raises ConfigError/WorkerLoadError/FileNotFoundError."""
+    ``wall_clock_crons``; subrequests reach the internet unless ``offline``, as with ``wrangler dev``.
+    Raises ConfigError/WorkerLoadError/VendoringError/FileNotFoundError."""
     rt = load(project, persist_to=persist_to, seed=seed, echo_logs=True)
+    rt.network.online = not offline
     try:
         for extra in with_projects:
             rt.add_project(extra)
@@ -111,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             state = state_dir(project, args.persist_to, persist=not args.no_persist)
             rt = load_runtime(project, with_projects=args.with_projects, persist_to=state, seed=args.seed,
-                              wall_clock_crons=args.crons)
-        except (ConfigError, WorkerLoadError, FileNotFoundError) as exc:
+                              wall_clock_crons=args.crons, offline=args.offline)
+        except (ConfigError, WorkerLoadError, VendoringError, FileNotFoundError) as exc:
             print(f"course serve: {exc}", file=sys.stderr)
             return 1
     for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, ConfigWarning)):
@@ -129,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         print("[course] bindings: " + ", ".join(sorted(worker.env.keys())), flush=True)
     print(f"[course] local state in {state}" if state is not None else "[course] local state in memory",
           flush=True)
+    print("[course] subrequests stay offline (registered upstreams only)" if args.offline
+          else "[course] subrequests reach the internet (--offline to keep them local)", flush=True)
     if worker.config.triggers.crons:
         how = "on the wall clock and on request" if args.crons else "only on request (--crons: on the wall clock)"
         print(f"[course] crons {', '.join(worker.config.triggers.crons)} fire {how}: "

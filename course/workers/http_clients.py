@@ -71,9 +71,10 @@ def _plain_headers(response: Response) -> list[tuple[str, str]]:
 # -- httpx ---------------------------------------------------------------------------------------
 
 def _httpx_timeout(request: Any) -> float | None:
+    """The wait before httpx gives up on an answer: its read timeout (connecting is instant here)."""
     timeout = request.extensions.get("timeout") or {}
-    values = [v for v in (timeout.get("connect"), timeout.get("read")) if v is not None]
-    return sum(values) if values else None
+    read = timeout.get("read")
+    return read if read is not None else timeout.get("connect")
 
 
 def _patch_httpx(module: Any) -> None:
