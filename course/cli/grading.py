@@ -47,7 +47,7 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"course check: {exc}", file=sys.stderr)
         return 2
     print(format_report(args.notebook, checks))
-    return 0 if checks and all(c.status == "pass" for c in checks) else 1
+    return 0 if checks and all(c.status in ("pass", "manual") for c in checks) else 1
 
 
 def run_grade(args: argparse.Namespace) -> int:

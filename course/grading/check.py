@@ -16,7 +16,7 @@ from course.grading.autograde import read_submission
 from course.grading.config import CELL_TIMEOUT, KERNEL_ARGUMENTS, KERNEL_STARTUP_TIMEOUT
 from course.grading.notebook_cells import Question, outcomes, question_status, questions
 
-MARK = {"pass": "PASS", "fail": "FAIL", "not attempted": "TODO", "timeout": "TIME", "not run": "MISS"}
+MARK = {"pass": "PASS", "fail": "FAIL", "not attempted": "TODO", "timeout": "TIME", "not run": "MISS", "manual": "HAND"}
 
 
 class NotebookUnreadable(ValueError):
@@ -54,12 +54,19 @@ def format_report(path: Path, checks: list[QuestionCheck]) -> str:
     lines = [f"{path}:"]
     for n, c in enumerate(checks, 1):
         q = c.question
-        lines.append(f"  {MARK.get(c.status, c.status.upper())}  {q.title or q.grade_id} ({q.points:g} pts): {c.status}")
-        if c.reason and c.status != "pass":
+        status = "graded by hand" if c.status == "manual" else c.status
+        lines.append(f"  {MARK.get(c.status, c.status.upper())}  {q.title or q.grade_id} ({q.points:g} pts): {status}")
+        if c.reason and c.status not in ("pass", "manual"):
             lines += [f"        {line}" for line in c.reason.splitlines()]
-    passed = [c for c in checks if c.status == "pass"]
+    auto = [c for c in checks if not c.question.manual]
+    by_hand = [c for c in checks if c.question.manual]
+    passed = [c for c in auto if c.status == "pass"]
     points = sum(c.question.points for c in passed)
-    total = sum(c.question.points for c in checks)
-    lines.append(f"{len(passed)}/{len(checks)} questions pass their visible tests ({points:g}/{total:g} points); "
+    total = sum(c.question.points for c in auto)
+    lines.append(f"{len(passed)}/{len(auto)} questions pass their visible tests ({points:g}/{total:g} points); "
                  f"hidden scenarios run when your work is graded.")
+    if by_hand:
+        hand_points = sum(c.question.points for c in by_hand)
+        lines.append(f"{len(by_hand)} question{'s' if len(by_hand) != 1 else ''} ({hand_points:g} points) "
+                     f"{'are' if len(by_hand) != 1 else 'is'} graded by hand by your instructor.")
     return "\n".join(lines)

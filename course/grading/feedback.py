@@ -23,6 +23,7 @@ STATUS_LABEL = {
     "not attempted": ("TODO", "not attempted: the answer still raises NotImplementedError"),
     "timeout": ("TIME", "stopped: it ran past the time limit"),
     "not run": ("MISS", "not graded"),
+    "manual": ("HAND", "graded by hand by your instructor: its points are added when they have read it"),
 }
 #: What the submission's overall status means to a learner.
 OVERALL = {"graded": "graded", "graded with problems": "graded; see the grader's notes below",
@@ -40,7 +41,7 @@ h1 { font-size: 1.5rem } h2 { font-size: 1.15rem; margin: .2rem 0 }
 .total { font-size: 1.2rem; margin-bottom: 1rem }
 table { border-collapse: collapse; margin: 1rem 0 } td, th { padding: .25rem .8rem; border-bottom: 1px solid #eee; text-align: left }
 .badge { font-weight: bold; font-family: monospace; padding: 0 .4rem; border-radius: 4px; color: white }
-.b-pass { background: #2a9d55 } .b-fail, .b-timeout, .b-not-run { background: #c0392b } .b-not-attempted { background: #888 }
+.b-pass { background: #2a9d55 } .b-fail, .b-timeout, .b-not-run { background: #c0392b } .b-not-attempted, .b-manual { background: #888 }
 .q { border: 1px solid #ddd; border-radius: 6px; margin: 1rem 0; padding: .5rem 1rem }
 .pass { border-left: 6px solid #2a9d55 } .fail, .timeout, .not-run { border-left: 6px solid #c0392b }
 .not-attempted { border-left: 6px solid #999 }
@@ -92,7 +93,7 @@ def render(result: StudentResult) -> str:
         sentence = STATUS_LABEL.get(q.status, ("", q.status))[1]
         parts.append(f"<div class='q {css}' id='{esc(q.grade_id)}'><h2>{_badge(q.status)} {esc(q.title or q.grade_id)}</h2>"
                      f"<p><b>{q.score:g} / {q.max_score:g} points</b>: {esc(sentence)}</p>")
-        if q.reason and q.status != "pass":
+        if q.reason and q.status not in ("pass", "manual"):
             parts.append(f"<pre>{esc(q.reason)}</pre>")
             parts.append(sequence_diagram_html(q.reason))
             if "reproduce:" in q.reason:

@@ -11,6 +11,8 @@ import nbformat
 HIDDEN_TESTS = re.compile(r"^[ \t]*#+[ \t]*BEGIN HIDDEN TESTS.*?^[ \t]*#+[ \t]*END HIDDEN TESTS[^\n]*\n?", re.M | re.S)
 #: Errors that mean "the learner has not written this yet" (nbgrader's stub raises it).
 NOT_ATTEMPTED = "NotImplementedError"
+#: What a question graded by hand says instead of a test result.
+MANUAL_REASON = "graded by hand by your instructor (no automatic tests)"
 #: The error nbgrader's Execute records when a cell exceeds its timeout.
 CELL_TIMEOUT_ERROR = "CellTimeoutError"
 
@@ -27,6 +29,8 @@ class Question:
     points: float
     title: str
     solution_ids: list[str] = field(default_factory=list)
+    #: A markdown answer cell graded by hand (nbgrader manual grading): no tests, no autograde score.
+    manual: bool = False
 
 
 @dataclass
@@ -50,14 +54,16 @@ def questions(nb: nbformat.NotebookNode) -> list[Question]:
     title = ""
     for cell in nb.cells:
         meta = nbgrader_meta(cell)
-        if cell.cell_type == "markdown":
+        if cell.cell_type == "markdown" and not meta.get("grade"):
             heading = next((line.lstrip("# ").strip() for line in cell.source.splitlines() if line.startswith("#")), "")
             if heading:
                 title = re.sub(r"\s*\(\d+(\.\d+)? points?\)\s*$", "", heading)
-        if meta.get("solution") and not meta.get("grade"):
+        if meta.get("solution") and not meta.get("grade") and cell.cell_type == "code":
             pending.append(meta.get("grade_id", ""))
         if meta.get("grade"):
-            found.append(Question(meta.get("grade_id", ""), float(meta.get("points", 0) or 0), title, pending))
+            manual = cell.cell_type == "markdown"
+            found.append(Question(meta.get("grade_id", ""), float(meta.get("points", 0) or 0), title,
+                                  [] if manual else pending, manual))
             pending = []
     return found
 
@@ -89,7 +95,9 @@ def hide_tests(source: str, note: str = "# (hidden tests: seeded scenarios run w
 
 
 def question_status(q: Question, seen: dict[str, CellOutcome]) -> tuple[str, str]:
-    """("pass" | "fail" | "not attempted" | "timeout" | "not run", reason) for one question."""
+    """("pass" | "fail" | "not attempted" | "timeout" | "not run" | "manual", reason) for one question."""
+    if q.manual:
+        return "manual", MANUAL_REASON
     test = seen.get(q.grade_id)
     if test is None:
         return "not run", "the test cell was deleted from the notebook (or never ran)"

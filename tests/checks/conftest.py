@@ -24,7 +24,7 @@ def notebook_namespace(answers: dict[str, str], name: str) -> dict[str, Any]:
     sys.modules[name] = module
     namespace = module.__dict__
     exec(compile(setup, "<setup>", "exec"), namespace)
-    for grade_id, source in answers.items():
+    for grade_id, source in day1_class.code_only(answers).items():
         exec(compile(source, f"<{grade_id}>", "exec"), namespace)
     return namespace
 

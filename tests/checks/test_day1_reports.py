@@ -19,12 +19,13 @@ from conftest import ROOT, notebook_namespace
 
 #: (class member, the scenario call that fails for it, the answer's name in the notebook)
 FAILING = [
-    ("no-retry", "day1.coordinator_scenario(seed=2, faults={'worker-1': 'crash'})", "run_coordinator"),
+    ("no-retry", "day1.coordinator_scenario(seed=1, faults={'worker:w1': 'crash'})", "run_coordinator"),
     ("double-count", "day1.coordinator_scenario(seed=50)", "run_coordinator"),
     ("loose-envelope", "day1.envelope_scenario(seed=0)", "Envelope"),
     ("skips-running", "day1.lifecycle_scenario(seed=0)", "TaskLifecycle"),
     ("greedy-split", "day1.split_scenario(seed=0)", "split_task"),
     ("aggregate-duplicates", "day1.aggregate_scenario(seed=0)", "aggregate"),
+    ("trusts-causation", "day1.coordinator_scenario(seed=1, faults={'worker:w1': 'wrong-correlation'})", "run_coordinator"),
 ]
 
 
@@ -45,19 +46,27 @@ def test_the_reproduce_line_runs_as_pasted_into_the_exercise_notebook(
 def test_a_coordinator_that_never_retries_shrinks_to_one_item_and_the_crashed_worker(
         answers_of: Callable[[str], dict[str, Any]]) -> None:
     result = _run(answers_of, *FAILING[0])
-    assert result.smallest_case.startswith("1 item ['agent']")
-    assert "workers=['worker-1', 'worker-2'], faults={'worker-1': 'crash'}" in result.smallest_case
-    assert result.smallest_reason.startswith("word counts are wrong (word: (got, expected)) {'agent': (0, 1)}")
-    assert result.message_log.splitlines()[1].strip().endswith("[lost: worker-1 has crashed]")
+    assert result.smallest_case.startswith("1 item ['queue']")
+    assert "workers=['worker:w1', 'worker:w2'], faults={'worker:w1': 'crash'}" in result.smallest_case
+    assert result.smallest_reason.startswith("word counts are wrong (word: (got, expected)) {'queue': (0, 1)}")
+    assert result.message_log.splitlines()[1].strip().endswith("[lost: worker:w1 has crashed]")
     assert parse_log(result.message()) == list(result.diagram) and len(result.diagram) == 1
 
 
 def test_a_double_counted_duplicate_shows_in_the_smallest_cases_messages(
         answers_of: Callable[[str], dict[str, Any]]) -> None:
     result = _run(answers_of, *FAILING[1])
-    assert "faults={'worker-1': 'duplicate'}" in result.smallest_case and "wrong-correlation" not in result.smallest_case
+    assert "faults={'worker:w1': 'duplicate'}" in result.smallest_case and "wrong-correlation" not in result.smallest_case
     assert "[duplicate]" in result.message_log
     assert len(result.smallest_case) < len(result.reason)
+
+
+def test_a_reply_from_another_conversation_is_named_with_both_ids_in_the_log(
+        answers_of: Callable[[str], dict[str, Any]]) -> None:
+    result = _run(answers_of, *FAILING[6])
+    assert result.reason.startswith("counted a reply from another conversation")
+    assert "conv=" in result.message_log and "answers=" in result.message_log
+    assert "[another conversation]" in result.message_log
 
 
 def test_a_greedy_split_shrinks_to_a_batch_of_four(answers_of: Callable[[str], dict[str, Any]]) -> None:
@@ -95,5 +104,5 @@ def test_a_fresh_process_gives_the_same_reports_word_for_word(answers_of: Callab
 
 def test_the_solution_passes_with_nothing_to_shrink(answers_of: Callable[[str], dict[str, Any]]) -> None:
     ns = answers_of("correct")
-    result = day1.coordinator_scenario(seed=2, faults={"worker-1": "crash"}).run(ns["run_coordinator"])
+    result = day1.coordinator_scenario(seed=1, faults={"worker:w1": "crash"}).run(ns["run_coordinator"])
     assert result.passed and result.smallest_case == "" and result.message_log == "" and result.credit == 1.0

@@ -7,13 +7,15 @@ from course.checks import sealed as sealed_module
 from course.checks.sealed import GradingCodeModified, sealed, verify
 
 
-def test_sealing_day1_covers_its_modules_the_harness_it_imports_and_the_shared_lifecycle() -> None:
+def test_sealing_day1_covers_its_modules_the_harness_it_imports_and_the_shared_protocol() -> None:
     names = sealed_module._module_names("day1")
     assert {"course.checks.day1", "course.checks.day1.coordinator", "course.checks.day1.envelope",
             "course.checks.day1.types", "course.checks.harness.network", "course.checks.harness.shrink",
-            "course.checks.harness.result", "course.protocol.lifecycle"} <= set(names)
+            "course.checks.harness.result", "course.protocol.lifecycle", "course.protocol.envelope",
+            "course.checks.day1.design"} <= set(names)
     assert all(n == "course.checks" or n.startswith(("course.checks.day1", "course.checks.harness"))
-               or n in ("course.protocol.lifecycle", *sealed_module.SUPPORT_MODULES) for n in names), names
+               or n in ("course.protocol.lifecycle", "course.protocol.envelope", *sealed_module.SUPPORT_MODULES)
+               for n in names), names
     assert "course.protocol.pair" not in names and "course.checks.sealed" not in names
 
 

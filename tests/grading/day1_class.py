@@ -2,8 +2,9 @@
 
 Each faulty student is the solution with one source edit (:data:`EDITS`), so each fails for
 one reason a real learner could have: a coordinator that never retries, one that counts a
-duplicated reply twice, one that waits for replies in the order it sent them, an envelope
-without its cross-field rules, a lifecycle that lets a task complete before it starts... The
+duplicated reply twice, one that waits for replies in the order it sent them, one that matches a reply by its
+causation alone, an envelope without its cross-field rules, a lifecycle that lets a task
+complete before it starts, a design whose worker writes the coordinator's state... The
 notebooks are committed under ``fixtures/day1_class/`` (flat LMS layout) with the
 ``grades.csv`` that grading them gave before the checks moved onto the scenario harness, so a
 test can prove that the move changed no score. Regenerate (only if the class itself should
@@ -26,12 +27,12 @@ EDITS: dict[str, dict[str, list[tuple[str, str]]]] = {
     "no-retry": {"q5_coordinator": [
         ("        failed_by[subtask.index].append(worker)\n        if subtask.index in results",
          "        failed_by[subtask.index].append(worker)\n        return\n        if subtask.index in results")]},
-    # Q5: every task.result counts, a duplicated reply included
+    # Q5: every task.result of the conversation counts, a duplicated reply included
     "double-count": {"q5_coordinator": [
-        ("            entry = outstanding.pop(reply.correlation_id or \"\", None)\n",
-         "            entry = outstanding.pop(reply.correlation_id or \"\", None)\n"
-         "            if entry is None and reply.type == \"task.result\":\n"
-         "                extra.append(reply.payload[\"counts\"])\n"),
+        ("                entry = outstanding.pop(reply.causation_id or \"\", None)\n",
+         "                entry = outstanding.pop(reply.causation_id or \"\", None)\n"
+         "                if entry is None and reply.type == \"task.result\":\n"
+         "                    extra.append(reply.payload[\"counts\"])\n"),
         ("    return aggregate(task_id, len(subtasks), results.values())",
          "    agg = aggregate(task_id, len(subtasks), results.values())\n"
          "    for counts in extra:\n"
@@ -41,9 +42,9 @@ EDITS: dict[str, dict[str, list[tuple[str, str]]]] = {
         ("    results: dict[int, WorkResult] = {}\n", "    results: dict[int, WorkResult] = {}\n    extra: list = []\n")]},
     # Q5: assumes replies come back in the order the assignments went out
     "in-order-replies": {"q5_coordinator": [
-        ("            entry = outstanding.pop(reply.correlation_id or \"\", None)\n",
-         "            oldest = next(iter(outstanding), None)\n"
-         "            entry = outstanding.pop(oldest, None) if reply.correlation_id == oldest else None\n")]},
+        ("                entry = outstanding.pop(reply.causation_id or \"\", None)\n",
+         "                oldest = next(iter(outstanding), None)\n"
+         "                entry = outstanding.pop(oldest, None) if reply.causation_id == oldest else None\n")]},
     # Q5: waits for each reply before sending the next assignment
     "one-at-a-time": {"q5_coordinator": [
         ("    for subtask in subtasks:\n        await assign(subtask, workers[subtask.index % len(workers)])\n",
@@ -58,12 +59,15 @@ EDITS: dict[str, dict[str, list[tuple[str, str]]]] = {
         ("        start = workers.index(worker)\n        for step in range(1, len(workers) + 1):",
          "        start = workers.index(worker)\n        for step in range(0, len(workers) + 1):"),
         ("            if candidate not in failed_by[subtask.index]:", "            if True:")]},
-    # Q5: treats a task.error reply like a result
+    # Q5: treats a task.failed reply like a result
     "error-as-result": {"q5_coordinator": [
-        ("                if reply.type == \"task.result\":", "                if reply.type in (\"task.result\", \"task.error\"):"),
-        ("                                                                 reply.payload[\"counts\"]))",
-         "                                                                 reply.payload.get(\"counts\", {})))")]},
-    # Q1: no rule involving two fields (sender == recipient, reply without correlation_id...)
+        ("if reply.type == \"task.result\":", "if reply.type in (\"task.result\", \"task.failed\"):"),
+        ("reply.payload[\"counts\"]))", "reply.payload.get(\"counts\", {})))")]},
+    # Q5: matches a reply by causation_id alone, so a reply from another conversation counts
+    "trusts-causation": {"q5_coordinator": [
+        ("            if reply is not None and reply.correlation_id == task_id:\n",
+         "            if reply is not None:\n")]},
+    # Q1: no rule involving two fields (sender == recipient, causation_id == id)
     "loose-envelope": {"q1_envelope": [
         ("    @model_validator(mode=\"after\")\n    def _check_routing", "    def _check_routing")]},
     # Q2: complete() is accepted straight from assigned
@@ -81,6 +85,14 @@ EDITS: dict[str, dict[str, list[tuple[str, str]]]] = {
          "                by_index[result.index] = WorkResult(task_id, result.index, result.worker,\n"
          "                    {w: by_index[result.index].counts.get(w, 0) + n for w, n in result.counts.items()})\n"
          "            by_index.setdefault(result.index, result)\n")]},
+    # Q6: the worker writes the coordinator's task table (shared mutable state)
+    "shared-state": {"q6_design": [
+        ("                    writes=(\"current\", \"processed\"), emits=(\"task.result\", \"task.failed\")),",
+         "                    writes=(\"current\", \"processed\", \"tasks\"), emits=(\"task.result\", \"task.failed\")),")]},
+    # Q6: no timeout handler: a crashed worker (which sends nothing) stalls the coordinator
+    "no-failure-path": {"q6_design": [
+        ("        HandlerSpec(agent=COORDINATOR, on=\"timeout\", reads=(\"outstanding\",), writes=(\"tasks\", \"outstanding\"),\n"
+         "                    emits=(\"task.assign\", \"task.report\")),\n", "")]},
 }
 
 
@@ -89,6 +101,14 @@ def solution_answers() -> dict[str, str]:
     nb = json.loads(SOLUTION_NB.read_text())
     return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
             if c["metadata"].get("nbgrader", {}).get("solution")}
+
+
+def code_only(answers: dict[str, str]) -> dict[str, str]:
+    """The code answers of ``answers`` (question 7's rationale is markdown, graded by hand)."""
+    nb = json.loads(SOLUTION_NB.read_text())
+    code = {c["metadata"]["nbgrader"]["grade_id"] for c in nb["cells"]
+            if c["cell_type"] == "code" and c["metadata"].get("nbgrader", {}).get("solution")}
+    return {k: v for k, v in answers.items() if k in code}
 
 
 def answered(answers: dict[str, str]) -> str:

@@ -46,7 +46,44 @@ def test_solution_passes_every_scenario_for_many_seeds(solution: dict[str, Any])
                        day1.coordinator_scenario(seed).run(solution["run_coordinator"])):
             assert result.passed, result.message()
     for fault in day1.FAULTS:
-        assert day1.coordinator_scenario(3, faults={"worker-2": fault}).run(solution["run_coordinator"]).passed
+        assert day1.coordinator_scenario(3, faults={"worker:w2": fault}).run(solution["run_coordinator"]).passed
+    assert day1.design_scenario(0).run(solution["design"]).passed
+
+
+def test_the_exercise_envelope_rules_are_course_protocols_rules(solution: dict[str, Any]) -> None:
+    """One protocol: every message the Q1 check calls valid, course.protocol.Envelope (the lesson's and
+    the lab's) accepts, and every message it calls invalid, course.protocol rejects."""
+    from pydantic import ValidationError
+
+    from course.checks.day1.corpus import day1_stream
+    from course.checks.day1.envelope import _invalid_envelopes, _valid_envelope
+    from course.protocol import Envelope as Reference
+
+    for seed in range(20):
+        rng = day1_stream("envelope", seed)
+        for message in (_valid_envelope(rng, n) for n in range(8)):
+            assert day1.envelope_problems(message) == []
+            Reference.model_validate(message)
+        for rule, message in _invalid_envelopes(rng):
+            assert day1.envelope_problems(message), rule
+            with pytest.raises(ValidationError):
+                Reference.model_validate(message)
+    assert day1.envelope_scenario(0).run(Reference).reason.startswith("this is course.protocol's Envelope")
+    assert set(day1.MESSAGE_TYPES) == {"task.submit", "task.assign", "task.result", "task.failed", "task.report",
+                                       "agent.heartbeat"}
+
+
+def test_visible_coordinator_tests_name_every_fault_kind_the_hidden_tests_use() -> None:
+    solution = json.loads(SOLUTION.read_text())
+    cell = next("".join(c["source"]) for c in solution["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == "q5_coordinator_tests")
+    visible, hidden = cell.split("### BEGIN HIDDEN TESTS")
+    assert "for fault in day1.FAULTS" in visible
+    hidden_kinds = {kind for kind in day1.FAULTS if f'"{kind}"' in hidden}
+    assert hidden_kinds <= set(day1.FAULTS) and set(day1.FAULTS) == set(day1.FAULT_MEANINGS)
+    title = next("".join(c["source"]) for c in solution["cells"]
+                 if c["metadata"].get("nbgrader", {}).get("grade_id") == "q5_text").splitlines()[0]
+    assert all(kind in title for kind in day1.FAULTS), title  # course check prints this title
 
 
 def test_scenarios_are_deterministic_and_failures_name_scenario_seed_and_reproduction(solution: dict[str, Any]) -> None:
@@ -94,14 +131,18 @@ def test_envelope_check_catches_a_model_without_cross_field_rules() -> None:
     class Loose(BaseModel):
         model_config = ConfigDict(extra="forbid", frozen=True)
         id: str
-        type: Literal["task.assign", "task.result", "task.error", "heartbeat"]
+        type: Literal["task.submit", "task.assign", "task.result", "task.failed", "task.report", "agent.heartbeat"]
         sender: str
         recipient: str
-        correlation_id: str | None = None
+        correlation_id: str
         causation_id: str | None = None
-        sent_at: datetime
+        sent_at: float
         schema_version: int = 1
         payload: dict = {}
+
+        def reply(self, type: str, payload: dict, *, sent_at: float, id: str) -> "Loose":
+            return Loose(id=id, type=type, sender=self.recipient, recipient=self.sender,
+                         correlation_id=self.correlation_id, causation_id=self.id, sent_at=sent_at, payload=payload)
 
     _fails(day1.envelope_scenario(0).run(Loose), "an invalid message was accepted")
 
@@ -132,8 +173,9 @@ def test_coordinator_check_catches_a_coordinator_that_trusts_every_reply(solutio
                     reply_timeout: float = 5.0, max_attempts: int = 3) -> Any:
         subtasks = ns["split_task"](task_id, items, max_per_subtask)
         for s in subtasks:
-            await mailbox.send({"id": f"a{s.index}", "type": "task.assign", "sender": "coordinator",
-                                "recipient": workers[s.index % len(workers)], "sent_at": "2026-01-01T00:00:00Z",
+            await mailbox.send({"id": f"a{s.index}", "type": "task.assign", "sender": "coordinator:main",
+                                "recipient": workers[s.index % len(workers)], "correlation_id": task_id,
+                                "sent_at": mailbox.now(),
                                 "payload": {"task_id": task_id, "index": s.index, "items": list(s.items)}})
         results = []
         for _ in range(len(subtasks) + 4):
@@ -149,8 +191,18 @@ def test_coordinator_check_catches_a_coordinator_that_trusts_every_reply(solutio
                 counts[w] = counts.get(w, 0) + c
         return day1.Aggregate(task_id, counts, (), ())
 
-    _fails(day1.coordinator_scenario(4, faults={"worker-1": "duplicate"}).run(naive), "word counts are wrong")
-    _fails(day1.coordinator_scenario(4, faults={"worker-1": "crash"}).run(naive), "word counts are wrong")
+    _fails(day1.coordinator_scenario(4, faults={"worker:w1": "duplicate"}).run(naive), "word counts are wrong")
+    _fails(day1.coordinator_scenario(4, faults={"worker:w1": "crash"}).run(naive), "word counts are wrong")
+    _fails(day1.coordinator_scenario(1, faults={"worker:w1": "wrong-correlation"}).run(naive),
+           "counted a reply from another conversation")
+
+    async def old_protocol(task_id: str, items: Any, workers: list, mailbox: Any, **kwargs: Any) -> Any:
+        await mailbox.send({"id": "a0", "type": "task.assign", "sender": "coordinator", "recipient": workers[0],
+                            "sent_at": 0.0, "payload": {"task_id": task_id, "index": 0, "items": list(items)}})
+        return day1.Aggregate(task_id, {}, (), ())
+
+    _fails(day1.coordinator_scenario(0, faults={}).run(old_protocol), "protocol violation: not a valid envelope",
+           "required field 'correlation_id' is missing", "address is not role:name")
 
     async def hangs(*args: Any, **kwargs: Any) -> Any:
         mailbox = args[3]
@@ -162,6 +214,6 @@ def test_coordinator_check_catches_a_coordinator_that_trusts_every_reply(solutio
 
 def test_bad_fault_spec_is_rejected_with_a_clear_error() -> None:
     with pytest.raises(ValueError, match="faults must map"):
-        day1.coordinator_scenario(0, faults={"worker-9": "crash"})
+        day1.coordinator_scenario(0, faults={"worker:w9": "crash"})
     with pytest.raises(ValueError, match="faults must map"):
-        day1.coordinator_scenario(0, faults={"worker-1": "explode"})
+        day1.coordinator_scenario(0, faults={"worker:w1": "explode"})

@@ -1,10 +1,10 @@
-"""Moving Day 1's checks onto the scenario harness changed no score, and failures now teach.
+"""The Day 1 class scores exactly its saved grades, and failures teach.
 
 The fixed class (tests/grading/day1_class.py: the solution, the release, and one submission
 per kind of mistake) is graded with real nbgrader and kernels; its grades.csv must equal the
-one saved before the move, and so must every question's score. Only the messages may change:
-a failing coordinator's feedback page shows the smallest failing case, its messages and their
-sequence diagram.
+saved one, and so must every question's score: each mistake costs exactly the question it
+targets. A failing coordinator's feedback page shows the smallest failing case, its messages
+and their sequence diagram; question 7 (the rationale) waits for the instructor's hand grade.
 """
 from __future__ import annotations
 
@@ -47,19 +47,22 @@ def test_the_day1_class_scores_exactly_what_it_scored_before_the_move(graded: Pa
     assert got == want, f"rows that differ: {changed}\nper question now:\n{details}"
     assert _question_scores(details) == _question_scores(EXPECTED_QUESTIONS.read_text()), details
     scores = {r["student_id"]: float(r["score"]) for r in csv.DictReader(io.StringIO(EXPECTED_GRADES.read_text()))}
-    assert scores["correct"] == 20.0 and scores["blank"] == 0.0 and len(scores) >= 10
-    assert all(0 < s < 20 for student, s in scores.items() if student not in ("correct", "blank"))
+    # 24 of 26: every automatic point; question 7's 2 points are graded by hand, later.
+    assert scores["correct"] == 24.0 and scores["blank"] == 0.0 and len(scores) >= 10
+    assert all(0 < s < 24 for student, s in scores.items() if student not in ("correct", "blank"))
 
 
 @pytest.mark.slow
 def test_a_failing_coordinator_gets_its_smallest_case_messages_and_diagram_on_its_page(graded: Path) -> None:
     results = {r["student_id"]: r for r in json.loads((graded / "results.json").read_text())}
     q5 = next(q for q in results["no-retry"]["questions"] if q["grade_id"] == "q5_coordinator_tests")
-    assert q5["status"] == "fail" and "[coordinator/crash seed=2] FAILED" in q5["reason"]
-    assert "smallest failing case: 1 item ['agent']" in q5["reason"]
-    assert "[lost: worker-1 has crashed]" in q5["reason"]
-    assert "reproduce: day1.coordinator_scenario(seed=2, faults={'worker-1': 'crash'}).run(run_coordinator)" in q5["reason"]
+    assert q5["status"] == "fail" and "[coordinator/crash seed=1] FAILED" in q5["reason"]
+    assert "smallest failing case: 1 item" in q5["reason"]
+    assert "[lost: worker:w1 has crashed]" in q5["reason"]
+    assert "reproduce: day1.coordinator_scenario(seed=1, faults={'worker:w1': 'crash'}).run(run_coordinator)" in q5["reason"]
     page = (graded / "feedback" / "no-retry.html").read_text()
     assert "smallest failing case" in page and "data:image/png;base64," in page
     assert "HIDDEN TESTS" not in page and "range(50, 60)" not in page
+    q7 = next(q for q in results["correct"]["questions"] if q["grade_id"] == "q7_rationale")
+    assert q7["status"] == "manual" and q7["score"] == 0.0 and q7["max_score"] == 2.0
     assert "data:image/png" not in (graded / "feedback" / "correct.html").read_text()

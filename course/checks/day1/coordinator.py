@@ -2,7 +2,9 @@
 
 A case is a batch, a list of workers and a fault schedule: which worker crashes (never
 answers), is slow (answers after the coordinator's timeout), duplicates its reply, answers
-with the wrong ``correlation_id``, or answers ``task.error``. The workers are peers on the
+from another conversation (the wrong ``correlation_id``), or answers ``task.failed``. Messages
+are the course's one envelope (``course.protocol``): ``correlation_id`` is the task,
+``causation_id`` the assignment a reply answers. The workers are peers on the
 harness's emulated network (:mod:`course.checks.harness.network`), on a virtual clock, so a run
 that waits minutes of timeouts takes milliseconds and replays identically. The checks are the
 question's protocol: every subtask assigned at once round-robin, reassigned only after an error
@@ -19,9 +21,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from course.checks.day1.corpus import day1_stream, documents, iso
+from course.checks.day1.corpus import day1_stream, documents
+from course.checks.day1.envelope import envelope_problems
 from course.checks.day1.split import expected_sizes
-from course.checks.day1.types import word_counts
+from course.checks.day1.types import COORDINATOR, word_counts
 from course.checks.harness import (
     Case,
     CaseFailed,
@@ -38,8 +41,19 @@ from course.checks.harness import (
     run_on_virtual_clock,
 )
 
-#: Fault kinds an emulated worker can have.
+#: Fault kinds an emulated worker can have; the visible tests run each of them, the hidden
+#: tests the same kinds with other seeds and combinations.
 FAULTS = ("crash", "slow", "duplicate", "wrong-correlation", "error")
+#: What each fault kind does, as the exercise and ``course check`` name it.
+FAULT_MEANINGS = {
+    "crash": "never answers (its assignments time out)",
+    "slow": "answers after the reply timeout",
+    "duplicate": "answers twice (at-least-once delivery)",
+    "wrong-correlation": "answers from another conversation (correlation_id of another task)",
+    "error": "answers task.failed",
+}
+#: The words a reply from another conversation counts (never in a Day 1 batch).
+STRAY_DOCUMENT = "other conversation"
 #: Faults after which the worker never delivers a usable result (``duplicate`` still does).
 BREAKING_FAULTS = ("crash", "slow", "wrong-correlation", "error")
 #: Virtual seconds after which a coordinator run is stopped as hung.
@@ -120,7 +134,7 @@ class CoordinatorCase(Case):
 
         async def main() -> Any:
             network = network_box["n"] = run.network(log)
-            return await coordinator(self.task_id, list(self.items), list(self.workers), network.mailbox("coordinator"),
+            return await coordinator(self.task_id, list(self.items), list(self.workers), network.mailbox(COORDINATOR),
                                      max_per_subtask=self.max_per_subtask, reply_timeout=self.reply_timeout,
                                      max_attempts=self.max_attempts)
 
@@ -140,8 +154,8 @@ class CoordinatorCase(Case):
         network = network_box["n"]
         errors = {}
         for t, message in network.delivered:
-            if message.get("type") == "task.error":
-                errors.setdefault(str(message.get("correlation_id")), t)
+            if message.get("type") == "task.failed":
+                errors.setdefault(str(message.get("causation_id")), t)
         self._check_assignments(run.sent, errors, where)
         n_subtasks = len(expected_sizes(len(self.items), self.max_per_subtask))
         faults = self.fault_map
@@ -149,6 +163,11 @@ class CoordinatorCase(Case):
         want_missing = tuple(range(n_subtasks)) if all_down else ()
         want_counts = {} if all_down else word_counts(self.items)
         got_counts = dict(getattr(agg, "counts", {}) or {})
+        stray = sorted(set(got_counts) & set(word_counts([STRAY_DOCUMENT])))
+        if stray:
+            raise CaseFailed(f"counted a reply from another conversation (its correlation_id is not {self.task_id!r}, "
+                             f"words {stray}): accept a reply only if correlation_id is this task and causation_id "
+                             f"names an outstanding assignment {where}")
         if got_counts != want_counts:
             diff = {w: (got_counts.get(w, 0), want_counts.get(w, 0)) for w in sorted(set(got_counts) | set(want_counts))
                     if got_counts.get(w, 0) != want_counts.get(w, 0)}
@@ -224,7 +243,8 @@ class _Run:
                 faults[worker] = [Delay(self.case.reply_timeout * SLOW_FACTOR)]
             elif fault == "duplicate":
                 faults[worker] = [Duplicate(DUPLICATE_GAP)]
-        network = Network(seed=self.case.seed, latency=self.case.latency, faults=faults, accept=self.accept, log=log)
+        network = Network(seed=self.case.seed, latency=self.case.latency, faults=faults, accept=self.accept, log=log,
+                          describe=describe_envelope)
         for worker in self.case.workers:
             network.add_peer(worker, self.worker(worker))
         return network
@@ -254,8 +274,14 @@ class _Run:
                 raise ProtocolViolation(f"message has no {key!r}: {msg}")
         if msg["type"] != "task.assign":
             raise ProtocolViolation(f"the coordinator only sends 'task.assign' here, got {msg['type']!r}")
-        if msg["sender"] != "coordinator":
-            raise ProtocolViolation(f"sender must be 'coordinator', got {msg['sender']!r}")
+        problems = envelope_problems(msg)
+        if problems:
+            raise ProtocolViolation(f"not a valid envelope ({'; '.join(problems)}): {msg}")
+        if msg["sender"] != COORDINATOR:
+            raise ProtocolViolation(f"sender must be {COORDINATOR!r}, got {msg['sender']!r}")
+        if msg["correlation_id"] != s.task_id:
+            raise ProtocolViolation(f"correlation_id must be the conversation, the task id {s.task_id!r}; "
+                                    f"got {msg['correlation_id']!r}")
         if msg["recipient"] not in s.workers:
             raise ProtocolViolation(f"recipient {msg['recipient']!r} is not one of the workers {list(s.workers)}")
         if not isinstance(msg["id"], str) or not msg["id"] or any(x.id == msg["id"] for x in self.sent):
@@ -274,19 +300,35 @@ class _Run:
         def answer(msg: dict[str, Any], arrives: float) -> list[Reply]:
             body = {"task_id": self.case.task_id, "index": msg["payload"]["index"]}
             if fault == "error":
-                return [Reply(self._reply(name, msg["id"], "task.error", {**body, "error": "worker out of memory"}, arrives))]
-            counts = word_counts(str(i) for i in msg["payload"]["items"])
+                return [Reply(self._reply(name, msg["id"], "task.failed", {**body, "error": "worker out of memory"}, arrives))]
             if fault == "wrong-correlation":
-                return [Reply(self._reply(name, f"not-{msg['id']}", "task.result", {**body, "counts": counts}, arrives),
-                              "wrong correlation_id")]
+                other = f"{self.case.task_id}-other"
+                return [Reply(self._reply(name, msg["id"], "task.result",
+                                          {"task_id": other, "index": body["index"], "counts": word_counts([STRAY_DOCUMENT])},
+                                          arrives, conversation=other), "another conversation")]
+            counts = word_counts(str(i) for i in msg["payload"]["items"])
             return [Reply(self._reply(name, msg["id"], "task.result", {**body, "counts": counts}, arrives))]
 
         return answer
 
-    def _reply(self, worker: str, correlation: str, kind: str, payload: dict[str, Any], at: float) -> dict[str, Any]:
-        return {"id": f"{worker}-r{next(self._replies)}", "type": kind, "sender": worker, "recipient": "coordinator",
-                "correlation_id": correlation, "causation_id": correlation, "sent_at": iso(at), "schema_version": 1,
-                "payload": payload}
+    def _reply(self, worker: str, cause: str, kind: str, payload: dict[str, Any], at: float, *,
+               conversation: str | None = None) -> dict[str, Any]:
+        return {"id": f"{worker.split(':', 1)[1]}-r{next(self._replies)}", "type": kind, "sender": worker,
+                "recipient": COORDINATOR, "correlation_id": conversation or self.case.task_id, "causation_id": cause,
+                "sent_at": round(at, 6), "schema_version": 1, "payload": payload}
+
+
+def describe_envelope(message: Mapping[str, Any]) -> str:
+    """The log's detail for a Day 1 message: its id, its conversation, what it answers, its subtask."""
+    parts = [f"id={message.get('id')}"]
+    if message.get("correlation_id") is not None:
+        parts.append(f"conv={message['correlation_id']}")
+    if message.get("causation_id") is not None:
+        parts.append(f"answers={message['causation_id']}")
+    payload = message.get("payload")
+    if isinstance(payload, Mapping) and "index" in payload:
+        parts.append(f"index={payload['index']}")
+    return " ".join(parts)
 
 
 def _validate(workers: list[str], faults: Mapping[str, str]) -> None:
@@ -303,7 +345,7 @@ def coordinator_case(seed: int, faults: Mapping[str, str] | None = None) -> Coor
     """The case a seed gives: recoverable by construction, except every fifth seed (all crashed)."""
     rng = day1_stream("coordinator", seed)
     n_workers = rng.randint(2, 4)
-    workers = [f"worker-{i + 1}" for i in range(n_workers)]
+    workers = [f"worker:w{i + 1}" for i in range(n_workers)]
     if faults is None:
         # Recoverable by construction: fewer broken workers than attempts and than workers,
         # so a coordinator that follows the rules reaches a healthy worker for every subtask.
@@ -356,5 +398,5 @@ def grade_coordinator(coordinator: Callable[..., Any], seed: int = 0, faults: Ma
     return coordinator_scenario(seed, faults).run(coordinator).assert_ok()
 
 
-__all__ = ["BREAKING_FAULTS", "FAULTS", "CoordinatorCase", "CoordinatorScenario", "ProtocolViolation",
+__all__ = ["BREAKING_FAULTS", "FAULTS", "FAULT_MEANINGS", "describe_envelope", "CoordinatorCase", "CoordinatorScenario", "ProtocolViolation",
            "coordinator_case", "coordinator_scenario", "grade_coordinator"]

@@ -1,30 +1,39 @@
-"""Question 1, the message envelope: valid messages accepted and round-tripped, invalid ones rejected.
+"""Question 1, the message envelope: the course's one envelope (``course.protocol``), written by the learner.
 
-The cases are eight valid messages drawn from the seed, a check that an envelope is frozen,
-and one invalid message per rule the question states. A failing message shrinks to the
-fewest fields (optional fields dropped, payload emptied) that still show the mistake; the
-rules themselves are written down once, in :func:`envelope_problems`, so a shrunk message is
-known to be valid (or invalid) by the question's own table.
+The rules are ``course.protocol.envelope.Envelope``'s, the envelope the lesson shows and the
+lab Worker speaks: ``role:name`` addresses, ``correlation_id`` for the conversation (required),
+``causation_id`` for the message answered, ``sent_at`` in seconds. The cases are eight valid
+messages drawn from the seed, a check that an envelope is frozen, ``reply()`` on two of them,
+and one invalid message per rule. A failing message shrinks to the fewest fields (optional
+fields dropped, payload emptied) that still show the mistake; the rules are written down once,
+in :func:`envelope_problems`, and a test keeps them equal to ``course.protocol``'s model.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import random
 import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from course.checks.day1.corpus import day1_stream, iso
+from course.checks.day1.corpus import day1_stream
 from course.checks.day1.types import AGENT_NAME_PATTERN, MAX_ID_LENGTH, MESSAGE_TYPES, REPLY_TYPES, SCHEMA_VERSION
 from course.checks.harness import Case, CaseFailed, CheckResult, MessageLog, Scenario, describe_exception
+from course.protocol.envelope import Envelope as ReferenceEnvelope
 
 #: Fields every envelope has.
-REQUIRED_FIELDS = ("id", "type", "sender", "recipient", "sent_at")
+REQUIRED_FIELDS = ("id", "type", "sender", "recipient", "correlation_id", "sent_at")
 #: Fields with a default, which a shrunk message may leave out.
-OPTIONAL_FIELDS = ("correlation_id", "causation_id", "schema_version", "payload")
+OPTIONAL_FIELDS = ("causation_id", "schema_version", "payload")
 #: How many valid messages a scenario draws.
 VALID_MESSAGES = 8
+#: Roles and names the seeded addresses are made of.
+ROLES = ("coordinator", "worker", "client", "planner", "data_agent")
+NAMES = ("main", "w1", "w-2", "main-w0", "eu.1", "Notebook")
+
+
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and 1 <= len(value) <= MAX_ID_LENGTH
 
 
 def envelope_problems(msg: dict[str, Any]) -> list[str]:
@@ -33,27 +42,26 @@ def envelope_problems(msg: dict[str, Any]) -> list[str]:
     extra = sorted(set(msg) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
     if extra:
         problems.append(f"unknown extra field {extra[0]!r}")
-    mid = msg.get("id")
-    if "id" in msg and not (isinstance(mid, str) and 1 <= len(mid) <= MAX_ID_LENGTH):
+    if "id" in msg and not _is_id(msg["id"]):
         problems.append(f"id empty or longer than {MAX_ID_LENGTH} characters")
     if "type" in msg and msg["type"] not in MESSAGE_TYPES:
         problems.append("unknown message type")
     for key in ("sender", "recipient"):
         if key in msg and not (isinstance(msg[key], str) and re.fullmatch(AGENT_NAME_PATTERN, msg[key])):
-            problems.append(f"agent name does not match {AGENT_NAME_PATTERN}")
+            problems.append("address is not role:name")
     if "sender" in msg and msg.get("sender") == msg.get("recipient"):
         problems.append("sender equals recipient")
-    if msg.get("type") in REPLY_TYPES and msg.get("correlation_id") is None:
-        problems.append("reply without correlation_id")
-    if msg.get("causation_id") is not None and msg.get("causation_id") == msg.get("id"):
+    if "correlation_id" in msg and not _is_id(msg["correlation_id"]):
+        problems.append("correlation_id (the conversation) empty, None or too long")
+    cause = msg.get("causation_id")
+    if cause is not None and not (isinstance(cause, str) and len(cause) <= MAX_ID_LENGTH):
+        problems.append("causation_id is not a string of at most 64 characters")
+    if cause is not None and cause == msg.get("id"):
         problems.append("causation_id equals the message's own id")
     if "sent_at" in msg:
-        try:
-            aware = _dt.datetime.fromisoformat(str(msg["sent_at"])).tzinfo is not None
-        except ValueError:
-            aware = False
-        if not aware:
-            problems.append("sent_at without a timezone")
+        t = msg["sent_at"]
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or t < 0:
+            problems.append("sent_at is not a number of seconds >= 0")
     if "schema_version" in msg and msg["schema_version"] != SCHEMA_VERSION:
         problems.append("unsupported schema_version")
     if "payload" in msg and not isinstance(msg["payload"], dict):
@@ -61,22 +69,27 @@ def envelope_problems(msg: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _address(rng: random.Random, avoid: str = "") -> str:
+    while True:
+        address = f"{rng.choice(ROLES)}:{rng.choice(NAMES)}"
+        if address != avoid:
+            return address
+
+
 def _valid_envelope(rng: random.Random, n: int) -> dict[str, Any]:
     kind = rng.choice(MESSAGE_TYPES)
-    sender = rng.choice(["coordinator", "worker", "planner", "summariser", "w"]) + rng.choice(["", "-1", "-2", "7", "-eu"])
-    recipient = rng.choice([r for r in ("coordinator", "worker-1", "worker-2", "planner") if r != sender])
+    sender = _address(rng)
     msg: dict[str, Any] = {
         "id": f"m-{rng.randrange(10**6)}-{n}",
         "type": kind,
         "sender": sender,
-        "recipient": recipient,
-        "sent_at": iso(rng.uniform(0, 86400)),
+        "recipient": _address(rng, avoid=sender),
+        "correlation_id": f"task-{rng.randrange(100)}",
+        "sent_at": round(rng.uniform(0, 86400), 3),
         "payload": {"task_id": f"t{rng.randrange(100)}", "index": rng.randrange(8)},
     }
     if kind in REPLY_TYPES or rng.random() < 0.5:
-        msg["correlation_id"] = f"m-{rng.randrange(10**6)}"
-    if rng.random() < 0.5:
-        msg["causation_id"] = f"c-{rng.randrange(10**6)}"
+        msg["causation_id"] = f"m-{rng.randrange(10**6)}"
     if rng.random() < 0.5:
         msg["schema_version"] = 1
     return msg
@@ -90,20 +103,21 @@ def _invalid_envelopes(rng: random.Random) -> list[tuple[str, dict[str, Any]]]:
     cases: list[tuple[str, dict[str, Any]]] = []
     m = base(); del m[rng.choice(["id", "type", "sender", "recipient", "sent_at"])]
     cases.append(("a required field is missing", m))
-    m = base(); m["type"] = rng.choice(["task.assigned", "result", "TASK.ASSIGN", "ping"])
+    m = base(); m["type"] = rng.choice(["task.error", "heartbeat", "task.assigned", "TASK.ASSIGN"])
     cases.append(("unknown message type", m))
     m = base(); m["recipient"] = m["sender"]
     cases.append(("sender equals recipient", m))
-    m = base(); m[rng.choice(["sender", "recipient"])] = rng.choice(["Worker-1", "1worker", "worker 1", "", "w" * 33, "worker_1"])
-    cases.append((f"agent name does not match {AGENT_NAME_PATTERN}", m))
-    m = base(); m["type"] = rng.choice(REPLY_TYPES); m.pop("correlation_id", None)
-    cases.append(("reply without correlation_id", m))
-    m = base(); m["type"] = rng.choice(REPLY_TYPES); m["correlation_id"] = None
-    cases.append(("reply with correlation_id None", m))
+    m = base(); m[rng.choice(["sender", "recipient"])] = rng.choice(
+        ["worker", "worker-1", "Worker:w1", "worker:", ":w1", "worker:-w1", "worker: w1", "1worker:w"])
+    cases.append(("address is not role:name", m))
+    m = base(); del m["correlation_id"]
+    cases.append(("no correlation_id (every message belongs to a conversation)", m))
+    m = base(); m["correlation_id"] = rng.choice([None, ""])
+    cases.append(("correlation_id None or empty", m))
     m = base(); m["causation_id"] = m["id"]
     cases.append(("causation_id equals the message's own id", m))
-    m = base(); m["sent_at"] = iso(rng.uniform(0, 86400), aware=False)
-    cases.append(("sent_at without a timezone", m))
+    m = base(); m["sent_at"] = -round(rng.uniform(0.5, 100), 3)
+    cases.append(("sent_at negative", m))
     m = base(); m["schema_version"] = rng.choice([0, 2, 3])
     cases.append(("unsupported schema_version", m))
     m = base(); m[rng.choice(["priority", "ttl", "reply_to"])] = 1
@@ -140,6 +154,8 @@ class ModelCase(Case):
 
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
             raise CaseFailed(f"expected a pydantic BaseModel subclass, got {cls!r}")
+        if issubclass(cls, ReferenceEnvelope):
+            raise CaseFailed("this is course.protocol's Envelope (the lesson's reference): write your own model in the notebook")
         return "a pydantic model"
 
 
@@ -165,8 +181,10 @@ class ValidCase(Case):
             raise CaseFailed(f"a valid message does not survive model_dump_json -> model_validate_json: {json.dumps(msg)}")
         if getattr(env, "schema_version", None) != 1:
             raise CaseFailed(f"schema_version should default to 1, got {getattr(env, 'schema_version', None)!r}")
-        if msg["type"] not in REPLY_TYPES and "correlation_id" not in msg and getattr(env, "correlation_id", "?") is not None:
-            raise CaseFailed("correlation_id should default to None")
+        if "causation_id" not in msg and getattr(env, "causation_id", "?") is not None:
+            raise CaseFailed("causation_id should default to None")
+        if "payload" not in msg and getattr(env, "payload", None) != {}:
+            raise CaseFailed("payload should default to {}")
         try:
             from_json = cls.model_validate_json(json.dumps(msg))
         except ValidationError as exc:
@@ -197,6 +215,38 @@ class FrozenCase(Case):
         except (ValidationError, TypeError, AttributeError):
             return "frozen"
         raise CaseFailed("envelopes must be immutable (frozen), but assigning env.sender worked")
+
+
+@dataclass(frozen=True)
+class ReplyCase(Case):
+    """``env.reply(type, payload, sent_at=..., id=...)``: the answer stays in the conversation and names its cause."""
+
+    message: dict[str, Any]
+    reply_type: str
+
+    def describe(self) -> str:
+        return (f"env.reply({self.reply_type!r}, {{'ok': True}}, sent_at={self.message['sent_at'] + 1.5}, id='r-1') "
+                f"on {json.dumps(self.message)}")
+
+    def check(self, cls: Any, log: MessageLog) -> str:
+        env = cls.model_validate(self.message)
+        if not callable(getattr(env, "reply", None)):
+            raise CaseFailed("Envelope has no reply() method")
+        answer = env.reply(self.reply_type, {"ok": True}, sent_at=self.message["sent_at"] + 1.5, id="r-1")
+        want = {"id": "r-1", "type": self.reply_type, "sender": self.message["recipient"],
+                "recipient": self.message["sender"], "correlation_id": self.message["correlation_id"],
+                "causation_id": self.message["id"], "sent_at": self.message["sent_at"] + 1.5, "payload": {"ok": True}}
+        if not isinstance(answer, cls):
+            raise CaseFailed(f"reply() should return an Envelope, got {type(answer).__name__}")
+        wrong = {k: (getattr(answer, k, None), v) for k, v in want.items() if getattr(answer, k, None) != v}
+        if wrong:
+            field, (got, expected) = next(iter(wrong.items()))
+            why = {"correlation_id": "a reply stays in the conversation: same correlation_id",
+                   "causation_id": "a reply names the message it answers: causation_id = that message's id",
+                   "sender": "a reply goes back: sender and recipient swap",
+                   "recipient": "a reply goes back: sender and recipient swap"}.get(field, "")
+            raise CaseFailed(f"reply(): {field} should be {expected!r}, got {got!r}" + (f" ({why})" if why else ""))
+        return "reply() answers in the same conversation"
 
 
 @dataclass(frozen=True)
@@ -236,12 +286,15 @@ class EnvelopeScenario(Scenario):
         rng = day1_stream("envelope", self.seed)
         valid = [_valid_envelope(rng, n) for n in range(VALID_MESSAGES)]
         invalid = _invalid_envelopes(rng)
+        requests = [m for m in valid if m["type"] not in REPLY_TYPES] or valid
         return [ModelCase(), *(ValidCase(m) for m in valid), FrozenCase(valid[0]),
+                ReplyCase(requests[0], "task.result"), ReplyCase(requests[-1], "task.failed"),
                 *(InvalidCase(rule, m) for rule, m in invalid)]
 
     def summary(self, cases: Sequence[Case], last: str) -> str:
         n_invalid = sum(isinstance(c, InvalidCase) for c in cases)
-        return f"{VALID_MESSAGES} valid messages accepted and round-tripped, {n_invalid} invalid ones rejected"
+        return (f"{VALID_MESSAGES} valid messages accepted and round-tripped, reply() keeps the conversation, "
+                f"{n_invalid} invalid ones rejected")
 
 
 def envelope_scenario(seed: int = 0) -> EnvelopeScenario:

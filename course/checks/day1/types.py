@@ -2,7 +2,8 @@
 
 The coordinator splits a document batch into :class:`Subtask` s, workers answer each with a
 :class:`WorkResult` (word counts), and the coordinator folds them into an :class:`Aggregate`.
-A task moves through the course's one lifecycle: :class:`TaskState` and
+Messages travel in the course's one envelope (``course.protocol.envelope``) and a task moves
+through the course's one lifecycle: :class:`TaskState` and
 :class:`IllegalTransition` are ``course.protocol``'s, the same the lab Worker uses.
 """
 from __future__ import annotations
@@ -11,18 +12,21 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
+from typing import get_args
+
+from course.protocol.envelope import ADDRESS_PATTERN, SCHEMA_VERSION, MessageType
 from course.protocol.lifecycle import LIFECYCLE, TASK_EVENTS, IllegalTransition, TaskState
 
-#: Message types the coordinator/worker pair exchanges on Day 1.
-MESSAGE_TYPES = ("task.assign", "task.result", "task.error", "heartbeat")
-#: Message types that answer another message, so they must carry a ``correlation_id``.
-REPLY_TYPES = ("task.result", "task.error")
-#: What an agent name looks like: it ends up in URLs and Durable Object names.
-AGENT_NAME_PATTERN = r"^[a-z][a-z0-9-]{0,31}$"
-#: The only envelope schema version Day 1 speaks.
-SCHEMA_VERSION = 1
-#: Longest message id accepted (ids end up as storage keys).
+#: Message types of the course's one envelope (``course.protocol.envelope``: lesson, lab, exercises).
+MESSAGE_TYPES: tuple[str, ...] = get_args(MessageType)
+#: Message types that answer another message: they name it in ``causation_id``.
+REPLY_TYPES = ("task.result", "task.failed", "task.report")
+#: What an agent address looks like (``role:name``, e.g. ``worker:w1``): course.protocol's pattern.
+AGENT_NAME_PATTERN = ADDRESS_PATTERN
+#: Longest message id (and correlation or causation id) accepted: ids end up as storage keys.
 MAX_ID_LENGTH = 64
+#: The coordinator's address in the Day 1 exercises.
+COORDINATOR = "coordinator:main"
 
 
 @dataclass(frozen=True)
@@ -70,5 +74,5 @@ def word_counts(items: Iterable[str]) -> dict[str, int]:
     return dict(sorted(counter.items()))
 
 
-__all__ = ["AGENT_NAME_PATTERN", "Aggregate", "IllegalTransition", "LIFECYCLE", "MAX_ID_LENGTH", "MESSAGE_TYPES",
+__all__ = ["ADDRESS_PATTERN", "AGENT_NAME_PATTERN", "COORDINATOR", "Aggregate", "IllegalTransition", "LIFECYCLE", "MAX_ID_LENGTH", "MESSAGE_TYPES",
            "REPLY_TYPES", "SCHEMA_VERSION", "Subtask", "TASK_EVENTS", "TaskState", "WorkResult", "word_counts"]
