@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "course.cli.serve:add_parser",
     "doctor": "course.cli.doctor:add_parser",
     "d1": "course.cli.d1:add_parser",
+    "deps": "course.cli.deps:add_parser",
     "check": "course.cli.grading:add_check_parser",
     "grade": "course.cli.grading:add_grade_parser",
     "release": "course.cli.grading:add_release_parser",
