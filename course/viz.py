@@ -83,12 +83,48 @@ def object_timeline(trace: Any, binding: str, name: str) -> Figure:
 Message = tuple[float, str, str, str, str]
 
 
-def messages_from_trace(trace: Any) -> list[Message]:
+def _request_windows(events: list[Any], request: int | str) -> set[int]:
+    """Positions (in trace order) of the events that belong to the request(s) ``request`` names.
+
+    ``request`` is a request id (``trace.last("request")["id"]``) or the start of
+    ``"METHOD /path"`` (``"POST /coordinators/main/tasks"``). An event belongs to a request if it
+    happens between the request's arrival and its response, in trace order; other requests
+    answered inside that window are left out.
+    """
+    def matches(e: Any) -> bool:
+        if isinstance(request, int):
+            return e.get("id") == request
+        return f"{e.get('method')} {e.get('path')}".startswith(str(request))
+
+    keep: set[int] = set()
+    open_ids: dict[Any, int] = {}
+    for i, e in enumerate(events):
+        if e.kind == "request" and matches(e):
+            open_ids[e.get("id")] = i
+        elif e.kind == "response" and e.get("id") in open_ids:
+            start = open_ids.pop(e.get("id"))
+            others = {ev.get("id") for ev in events[start + 1:i] if ev.kind == "request"}
+            keep.update(j for j in range(start, i + 1)
+                        if not (events[j].kind in ("request", "response") and events[j].get("id") in others))
+    for start in open_ids.values():  # still running when the trace was read
+        keep.update(range(start, len(events)))
+    return keep
+
+
+def messages_from_trace(trace: Any, *, request: int | str | None = None) -> list[Message]:
     """Arrows between actors from a runtime trace: client requests, Durable Object calls and
-    their returns, and faults (``kind == "fault"``), in trace order."""
+    their returns, and faults (``kind == "fault"``), in trace order.
+
+    ``request`` keeps one request's conversation (a request id, or the start of "METHOD /path"):
+    the request, everything that happened while it ran, and its response.
+    """
+    events = list(trace)
+    if request is not None:
+        keep = _request_windows(events, request)
+        events = [e for i, e in enumerate(events) if i in keep]
     out: list[Message] = []
     sources: dict[Any, str] = {}
-    for e in trace:
+    for e in events:
         if e.kind == "response" and e.get("id") in sources:
             status = e.get("status")
             out.append((e.t, e.get("worker", "worker"), sources.pop(e.get("id")), str(status),
@@ -115,14 +151,17 @@ def messages_from_trace(trace: Any) -> list[Message]:
     return out
 
 
-def messages_from_envelopes(envelopes: Iterable[dict[str, Any]]) -> list[Message]:
+def messages_from_envelopes(envelopes: Iterable[dict[str, Any]], *, conversation: str | None = None) -> list[Message]:
     """Arrows from agent envelopes (dicts with sender, recipient, type, sent_at), deduplicated by
-    id, ordered by send time, with times relative to the first message."""
+    id, ordered by send time, with times relative to the first message.
+
+    ``conversation`` keeps one conversation: the envelopes whose ``correlation_id`` is it.
+    """
     seen: set[str] = set()
     out: list[Message] = []
     for env in envelopes:
         mid = env.get("id")
-        if mid in seen:
+        if mid in seen or (conversation is not None and env.get("correlation_id") != conversation):
             continue
         seen.add(mid)
         kind = str(env.get("type", ""))
@@ -140,39 +179,49 @@ def messages_from_envelopes(envelopes: Iterable[dict[str, Any]]) -> list[Message
     return out
 
 
-def sequence_diagram(source: Any, *, title: str = "messages between agents",
-                     actors: list[str] | None = None, max_messages: int = 60) -> Figure:
-    """A sequence diagram: one lifeline per actor, one arrow per message, time flowing down.
-
-    ``source`` is a runtime Trace, a list of envelope dicts (an agent's log), or a list of
-    ``(t, sender, recipient, label, style)`` tuples. Errors are drawn red, faults as red crosses.
-    """
+def _messages_of(source: Any, *, conversation: str | None = None, request: int | str | None = None) -> list[Message]:
     if hasattr(source, "events") or (isinstance(source, list) and source and hasattr(source[0], "kind")):
-        messages = messages_from_trace(source)
-    elif isinstance(source, list) and source and isinstance(source[0], dict):
-        messages = messages_from_envelopes(source)
-    else:
-        messages = list(source)
-    messages = messages[:max_messages]
-    names = list(actors or [])
-    for _, sender, recipient, _, _ in messages:
-        for actor in (sender, recipient):
-            if actor not in names:
-                names.append(actor)
+        return messages_from_trace(source, request=request)
+    if isinstance(source, list) and source and isinstance(source[0], dict):
+        return messages_from_envelopes(source, conversation=conversation)
+    return list(source)
+
+
+#: Below this spread of times (seconds) every message counts as simultaneous: steps are numbered.
+INSTANT = 1e-6
+
+
+def time_labels(messages: list[Message]) -> tuple[list[str], str]:
+    """A label per message and a note for the figure: times when they differ, step numbers when not.
+
+    Everything in-process on the emulator without regions happens at one instant of the virtual
+    clock, and a column of "0.00s" says nothing; then each message gets its step number (the
+    order it happened in) and the note says why.
+    """
+    if not messages:
+        return [], ""
+    times = [m[0] for m in messages]
+    if max(times) - min(times) < INSTANT:
+        return ([f"#{i}" for i in range(1, len(messages) + 1)],
+                f"all at t = {times[0]:.2f} s (no latency): numbered in the order they happened")
+    span = max(times) - min(times)
+    digits = 3 if span < 10 else 2
+    return [f"{t:.{digits}f}s" for t in times], "time on the left, in seconds"
+
+
+def _draw_sequence(ax: Any, messages: list[Message], names: list[str], title: str) -> None:
     col = {name: i for i, name in enumerate(names)}
-    height = max(3.0, 0.32 * len(messages) + 1.5)
-    fig = CourseFigure(figsize=(max(6.0, 1.9 * len(names)), height))
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_title(title)
     n = len(messages)
+    labels, note = time_labels(messages)
     for name, x in col.items():
-        ax.vlines(x, -0.5, n - 0.5, colors="lightgray", linestyles="--", linewidth=1)
+        ax.vlines(x, -0.5, max(n, 1) - 0.5, colors="lightgray", linestyles="--", linewidth=1)
         ax.text(x, -0.9, name, ha="center", va="bottom", fontsize=9, fontweight="bold",
                 bbox={"boxstyle": "round", "facecolor": "whitesmoke", "edgecolor": "gray"})
     colors = {"call": "tab:blue", "reply": "tab:green", "error": "tab:red", "fault": "tab:red"}
-    for row, (t, sender, recipient, label, style) in enumerate(messages):
+    for row, ((t, sender, recipient, label, style), when) in enumerate(zip(messages, labels)):
         x0, x1 = col[sender], col[recipient]
         color = colors.get(style, "tab:blue")
+        ax.text(-0.45, row, when, fontsize=7, color="gray", va="center", ha="right")
         if style == "fault" or x0 == x1:
             ax.plot([x0], [row], marker="x", color=color, markersize=10)
             ax.text(x0 + 0.05, row, label, fontsize=8, color=color, va="center")
@@ -181,10 +230,57 @@ def sequence_diagram(source: Any, *, title: str = "messages between agents",
                     arrowprops={"arrowstyle": "->", "color": color,
                                 "linestyle": "--" if style == "reply" else "-"})
         ax.text((x0 + x1) / 2, row - 0.12, label, ha="center", va="bottom", fontsize=8, color=color)
-        ax.text(-0.45, row, f"{t:.2f}s", fontsize=7, color="gray", va="center", ha="right")
-    ax.set_xlim(-0.6, max(len(names) - 0.4, 0.6))
-    ax.set_ylim(n - 0.4, -1.2)
+    if not messages:
+        ax.text(0.5, 0.5, "no messages", ha="center", va="center", transform=ax.transAxes, color="gray")
+    # The title sits above the actors' boxes, with the timing note under it.
+    ax.set_title(title + (f"\n{note}" if note else ""), pad=22, fontsize=11)
+    ax.set_xlim(-0.75, max(len(names) - 0.4, 0.6))
+    ax.set_ylim(max(n, 1) - 0.4, -1.3)
     ax.axis("off")
+
+
+def _actors(messages: list[Message], first: list[str] | None = None) -> list[str]:
+    names = list(first or [])
+    for _, sender, recipient, _, _ in messages:
+        for actor in (sender, recipient):
+            if actor not in names:
+                names.append(actor)
+    return names
+
+
+def sequence_diagram(source: Any, *, title: str = "messages between agents",
+                     actors: list[str] | None = None, max_messages: int = 60,
+                     conversation: str | None = None, request: int | str | None = None) -> Figure:
+    """A sequence diagram: one lifeline per actor, one arrow per message, time flowing down.
+
+    ``source`` is a runtime Trace, a list of envelope dicts (an agent's log), or a list of
+    ``(t, sender, recipient, label, style)`` tuples. Errors are drawn red, faults as red crosses.
+    Each arrow shows when it happened; when everything happened at one instant (no latency on
+    the emulator), arrows are numbered in order instead. ``conversation`` keeps one
+    conversation of an envelope log (its ``correlation_id``, e.g. a task id); ``request`` keeps
+    one request of a trace (its id, or the start of "METHOD /path").
+    """
+    messages = _messages_of(source, conversation=conversation, request=request)[:max_messages]
+    names = _actors(messages, actors)
+    height = max(3.2, 0.32 * len(messages) + 2.0)
+    fig = CourseFigure(figsize=(max(6.0, 1.9 * len(names)), height))
+    _draw_sequence(fig.add_subplot(1, 1, 1), messages, names, title)
+    fig.tight_layout()
+    return fig
+
+
+def sequence_diagrams(sources: dict[str, Any], *, title: str | None = None, max_messages: int = 40) -> Figure:
+    """Several sequence diagrams side by side, one per ``{caption: source}`` (same sources as
+    :func:`sequence_diagram`): the same job done two ways, compared at a glance."""
+    all_messages = {caption: _messages_of(src)[:max_messages] for caption, src in sources.items()}
+    widths = [max(2, len(_actors(m))) for m in all_messages.values()]
+    rows = max((len(m) for m in all_messages.values()), default=1)
+    fig = CourseFigure(figsize=(max(8.0, 1.6 * sum(widths)), max(3.4, 0.32 * rows + 2.2)))
+    grid = fig.add_gridspec(1, len(all_messages), width_ratios=widths)
+    for i, (caption, messages) in enumerate(all_messages.items()):
+        _draw_sequence(fig.add_subplot(grid[0, i]), messages, _actors(messages), caption)
+    if title:
+        fig.suptitle(title, fontsize=12, fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -255,6 +351,74 @@ def lifecycle_diagram(transitions: dict[Any, Any], *, title: str = "subtask life
             fontsize=8, color="gray")
     ax.set_xlim(-0.7, len(states) - 0.3)
     ax.set_ylim(-1.1, 1.1)
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def state_diagram(table: dict[tuple[Any, str], Any], *, title: str = "lifecycle",
+                  positions: dict[str, tuple[float, float]] | None = None,
+                  highlight: Iterable[str] = ()) -> Figure:
+    """A state machine with labelled moves: ``{(state, event): next_state}``, states as boxes.
+
+    States are laid out left to right by how many moves they are from the first state (or at
+    ``positions``: ``{state: (x, y)}``); each arrow carries its event's name. ``highlight``
+    names states drawn in orange (e.g. the ones a failure leads to).
+    """
+    def name(state: Any) -> str:
+        return str(getattr(state, "value", state))
+
+    edges = [(name(src), event, name(dst)) for (src, event), dst in table.items()]
+    order: list[str] = []
+    for src, _, dst in edges:
+        for st in (src, dst):
+            if st not in order:
+                order.append(st)
+    if positions is None:
+        depth = {order[0]: 0} if order else {}
+        frontier = order[:1]
+        while frontier:
+            nxt = []
+            for st in frontier:
+                for src, _, dst in edges:
+                    if src == st and dst not in depth:
+                        depth[dst] = depth[st] + 1
+                        nxt.append(dst)
+            frontier = nxt
+        for st in order:
+            depth.setdefault(st, max(depth.values(), default=0) + 1)
+        layers: dict[int, list[str]] = {}
+        for st in order:
+            layers.setdefault(depth[st], []).append(st)
+        positions = {st: (float(d) * 2.2, (len(members) - 1) / 2 - i) for d, members in layers.items()
+                     for i, st in enumerate(members)}
+    xs = [p[0] for p in positions.values()] or [0.0]
+    ys = [p[1] for p in positions.values()] or [0.0]
+    fig = CourseFigure(figsize=(max(6.0, 1.25 * (max(xs) - min(xs)) + 3), max(3.0, 1.3 * (max(ys) - min(ys)) + 2.2)))
+    ax = fig.add_subplot(1, 1, 1)
+    hot = {name(h) for h in highlight}
+    pairs = {(src, dst) for src, _, dst in edges}
+    for src, event, dst in edges:
+        (x0, y0), (x1, y1) = positions[src], positions[dst]
+        back = (dst, src) in pairs and order.index(dst) < order.index(src)
+        rad = 0.25 if back else (0.12 if (dst, src) in pairs else 0.0)
+        color = "tab:orange" if dst in hot or src in hot else "tab:blue"
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops={"arrowstyle": "-|>", "color": color, "shrinkA": 26, "shrinkB": 26,
+                                "connectionstyle": f"arc3,rad={rad}"})
+        mx, my = (x0 + x1) / 2, (y0 + y1) / 2
+        offset = 0.22 if not back else -0.22
+        if src == dst:
+            continue
+        ax.text(mx, my + offset, event, ha="center", va="center", fontsize=8, color=color,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    for st, (x, y) in positions.items():
+        ax.text(x, y, st, ha="center", va="center", fontsize=10,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": "#fde8d7" if st in hot else "#e8f0fe",
+                      "edgecolor": "tab:orange" if st in hot else "tab:blue"})
+    ax.set_title(title, pad=14)
+    ax.set_xlim(min(xs) - 1.0, max(xs) + 1.0)
+    ax.set_ylim(min(ys) - 0.8, max(ys) + 0.8)
     ax.axis("off")
     fig.tight_layout()
     return fig
