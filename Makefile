@@ -17,8 +17,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# jupyter-config/ (project-local, on JUPYTER_CONFIG_PATH: the learner's home is left alone) gives
+# nbgrader its config (grader/nbgrader_config.py) and hides the instructor-only panels
+# (Create Assignment, Formgrader, Courses); learners keep Validate and the assignment list.
 lab: setup
-	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=. notebooks/day1_multi_agent_fundamentals.ipynb
+	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=. $(LAB_ARGS) notebooks/day1_multi_agent_fundamentals.ipynb
 
 test: setup
 	$(PY) -m pytest
