@@ -15,7 +15,7 @@ import datetime as _dt
 import selectors
 import threading
 import time as _time
-from typing import Any
+from typing import Any, Callable
 
 from course.runtime.kernel.cpu_limit import LoopWatchdog, WatchedSelector
 
@@ -235,12 +235,19 @@ class Clock:
         return self._holds > 0 and self._external == 0 and self._advance_target is None
 
 
+def _nothing() -> None:
+    return None
+
+
 class _VirtualSelector(selectors.BaseSelector):
     """Wraps the loop's selector: when idle on virtual time, move the clock, don't block."""
 
-    def __init__(self, inner: selectors.BaseSelector, clock: Clock) -> None:
+    def __init__(self, inner: selectors.BaseSelector, clock: Clock,
+                 before_wait: Callable[[], None] | None = None) -> None:
         self._inner = inner
         self._clock = clock
+        #: called at the top of every select (the loop ran what was ready): see Kernel.when_waiting
+        self._before_wait = before_wait or _nothing
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -252,6 +259,7 @@ class _VirtualSelector(selectors.BaseSelector):
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list:
+        self._before_wait()
         if timeout is not None and timeout <= 0:
             return self._inner.select(0)
         events = self._inner.select(0)
@@ -300,6 +308,7 @@ class _RealTimeSelector(_VirtualSelector):
     """
 
     def select(self, timeout: float | None = None) -> list:
+        self._before_wait()
         clock = self._clock
         if timeout is None and clock._stalled() and clock.runtime is not None:
             events = self._inner.select(clock.never_responds_grace)
@@ -314,10 +323,12 @@ class _RealTimeSelector(_VirtualSelector):
 class RuntimeEventLoop(asyncio.SelectorEventLoop):
     """An asyncio loop whose time is the runtime clock."""
 
-    def __init__(self, clock: Clock, watchdog: LoopWatchdog | None = None) -> None:
+    def __init__(self, clock: Clock, watchdog: LoopWatchdog | None = None,
+                 before_wait: Callable[[], None] | None = None) -> None:
         self._runtime_clock = clock
         selector: selectors.BaseSelector = selectors.DefaultSelector()
-        selector = _VirtualSelector(selector, clock) if clock.virtual else _RealTimeSelector(selector, clock)
+        kind = _VirtualSelector if clock.virtual else _RealTimeSelector
+        selector = kind(selector, clock, before_wait)
         if watchdog is not None:
             selector = WatchedSelector(selector, watchdog)
         super().__init__(selector)

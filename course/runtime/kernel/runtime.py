@@ -15,6 +15,7 @@ the conveniences a notebook uses (clients, faults, inspection) on top of it.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import hashlib
 import inspect
@@ -24,6 +25,7 @@ import sys
 import threading
 import time as _time
 import traceback
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
@@ -39,7 +41,7 @@ from course.runtime.kernel.clock import Clock, RuntimeEventLoop, bind_thread, in
 from course.runtime.kernel.cpu_limit import EXCEEDED_RESPONSE, CpuTimeLimitExceeded, LoopWatchdog, configured_cpu_ms
 from course.runtime.kernel.config import ConfigError, config_from_dict, load_config
 from course.runtime.kernel.trace import Trace
-from course.runtime.kernel.worker import Worker, call_relaxed, import_main, install_handler_imports
+from course.runtime.kernel.worker import Worker, _positional_arity, call_relaxed, import_main, install_handler_imports
 
 T = TypeVar("T")
 
@@ -51,6 +53,27 @@ _runtime_ids = itertools.count(1)
 #: What workerd answers when a request's handler waits on something that can never happen.
 NEVER_RESPONDS = ("The script will never generate a response: the handler is waiting on something "
                   "that no timer, I/O or other request can ever complete.")
+
+
+#: Positional arity of the handlers called so far, by function (bound methods by their function):
+#: ``inspect.signature`` costs about 30 us a call, and the same few handlers run on every request.
+_ARITY: dict[Any, tuple[int | None]] = {}
+_ARITY_CACHE_MAX = 4096
+
+
+def relaxed_args(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The leading ``args`` that ``fn`` accepts, as ``call_relaxed`` passes them (memoised)."""
+    func = getattr(fn, "__func__", None)
+    key = (func, True) if func is not None else fn
+    try:
+        arity = _ARITY[key][0]
+    except (KeyError, TypeError):  # TypeError: an unhashable callable; compute each time
+        arity = _positional_arity(fn)
+        if type(fn).__name__ in ("function", "method"):
+            if len(_ARITY) >= _ARITY_CACHE_MAX:
+                _ARITY.clear()
+            _ARITY[key] = (arity,)
+    return args if arity is None else args[:arity]
 
 
 @dataclass(frozen=True)
@@ -104,7 +127,14 @@ class Kernel:
         self._closed = False
         #: stops a stretch of Worker code that runs past the CPU-time limit (kernel/cpu_limit.py)
         self.watchdog = LoopWatchdog()
-        self._loop = RuntimeEventLoop(self.clock, self.watchdog)
+        self._loop = RuntimeEventLoop(self.clock, self.watchdog, before_wait=self._before_wait)
+        #: work handed in from other threads (call, call_async), one wake-up of the loop per batch
+        self._inbox = Mailbox(self._loop)
+        #: where results go back, one mailbox per caller loop (see Mailbox)
+        self._replies: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Mailbox] = weakref.WeakKeyDictionary()
+        self._replies_lock = threading.Lock()
+        #: wake-ups of other threads, sent when the loop is about to wait (see when_waiting)
+        self._on_wait: list[Callable[[], None]] = []
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, name=f"course-runtime-{self.id}", daemon=True)
         self._thread.start()
@@ -126,6 +156,7 @@ class Kernel:
                 if pending:
                     self._loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             finally:
+                self._before_wait()
                 self._loop.close()
 
     @property
@@ -177,12 +208,23 @@ class Kernel:
                 awaitable.close()
             raise RuntimeError("blocking call into the runtime from Worker code; await it instead "
                                "(use rt.async_client() or fetch inside a Worker)")
-        future = asyncio.run_coroutine_threadsafe(self._enter(awaitable, hold), self._loop)
-        try:
-            return future.result(timeout)
-        except concurrent.futures.TimeoutError:
-            future.cancel()
+        done = threading.Lock()
+        done.acquire()
+        started: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self._loop.create_task(self._enter(awaitable, hold))
+            started.append(task)
+            task.add_done_callback(lambda _t: self.when_waiting(done.release))
+
+        self._inbox.post(start)
+        if not done.acquire(timeout=-1 if timeout is None else timeout):
+            self._inbox.post(_cancel_started, started)
             raise TimeoutError(f"the runtime did not finish within {timeout} s") from None
+        task = started[0]
+        if task.cancelled():
+            raise concurrent.futures.CancelledError()
+        return task.result()
 
     async def call_async(self, awaitable: Awaitable[T], *, hold: bool = True) -> T:
         """Await ``awaitable`` on the runtime's loop from any other event loop."""
@@ -192,8 +234,46 @@ class Kernel:
             raise RuntimeError("this runtime is closed")
         if self.on_loop_thread():
             return await awaitable
-        future = asyncio.run_coroutine_threadsafe(self._enter(awaitable, hold), self._loop)
-        return await asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        reply = self._reply_box(loop)
+        future: asyncio.Future[T] = loop.create_future()
+        started: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self._loop.create_task(self._enter(awaitable, hold))
+            started.append(task)
+            task.add_done_callback(lambda t: reply.post(_settle, future, t))
+
+        self._inbox.post(start)
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.cancelled():  # our caller was cancelled: so is the work on the runtime
+                self._inbox.post(_cancel_started, started)
+            raise
+
+    def _reply_box(self, loop: asyncio.AbstractEventLoop) -> Mailbox:
+        box = self._replies.get(loop)
+        if box is None:
+            with self._replies_lock:
+                box = self._replies.get(loop)
+                if box is None:
+                    box = self._replies[loop] = Mailbox(loop, defer=self.when_waiting)
+        return box
+
+    def when_waiting(self, wake: Callable[[], None]) -> None:
+        """Run ``wake`` (on the loop) once the loop has run everything ready and is about to wait.
+
+        Used to hand results to other threads: woken any earlier, a caller thread would contend
+        for the GIL with the runtime's remaining work (every SQLite call releases it).
+        """
+        self._on_wait.append(wake)
+
+    def _before_wait(self) -> None:
+        if self._on_wait:
+            wakes, self._on_wait = self._on_wait, []
+            for wake in wakes:
+                wake()
 
     def run_on_loop(self, fn: Callable[[], T]) -> T:
         """Run the plain function ``fn`` on the runtime's loop and return its result.
@@ -339,7 +419,9 @@ class Kernel:
             handler = w.handler("fetch", entrypoint, ctx)
             if handler is None:
                 raise JsException(f"Worker {w.name!r} has no fetch handler", "TypeError")
-            response = await call_relaxed(handler, request, w.env, ctx)
+            response = handler(*relaxed_args(handler, (request, w.env, ctx)))
+            if inspect.isawaitable(response):
+                response = await response
             if not isinstance(response, Response):
                 raise TypeError(f"the fetch handler returned {type(response).__name__}; it must "
                                 "return a Response (from workers import Response)")
@@ -524,6 +606,78 @@ class Kernel:
     def __repr__(self) -> str:
         mode = "virtual" if self.clock.virtual else "real"
         return f"<Runtime #{self.id} {mode} time, workers={list(self.workers)}>"
+
+
+class Mailbox:
+    """Callbacks handed to one event loop from other threads, with one wake-up per batch.
+
+    ``loop.call_soon_threadsafe`` writes to the loop's self-pipe on every call; with several
+    requests in flight between a caller's loop and the runtime's, each write hands the GIL to the
+    other thread and back (measured in bench/README.md). Posts that arrive while a wake-up is
+    already pending ride along with it, in order.
+
+    ``defer`` (the runtime's :meth:`Kernel.when_waiting`) postpones the wake-up itself until the
+    posting loop is about to wait: a caller woken while the runtime still has work would only
+    take the GIL from it at every SQLite call.
+    """
+
+    __slots__ = ("loop", "_items", "_wake_pending", "_defer", "__weakref__")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 defer: Callable[[Callable[[], None]], None] | None = None) -> None:
+        self.loop = loop
+        self._items: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
+        self._wake_pending = False
+        self._defer = defer
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop soon (callable from any thread)."""
+        self._items.append((fn, args))
+        if not self._wake_pending:
+            self._wake_pending = True
+            if self._defer is not None:
+                self._defer(self._wake)
+            else:
+                self._wake()
+
+    def _wake(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self._run)
+        except RuntimeError:  # the loop is closed: nothing will run these any more
+            self._wake_pending = False
+            self._items.clear()
+
+    def _run(self) -> None:
+        # Reset before draining: a post that saw the flag still set appended its item first, so
+        # this drain runs it; a post after the reset schedules a drain of its own.
+        self._wake_pending = False
+        items = self._items
+        while items:
+            fn, args = items.popleft()
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - one bad callback must not strand the rest
+                self.loop.call_exception_handler({"message": "callback posted to the loop failed",
+                                                  "exception": exc})
+
+
+def _settle(future: "asyncio.Future[Any]", task: "asyncio.Task[Any]") -> None:
+    """Copy the outcome of ``task`` (on the runtime's loop) into ``future`` (on the caller's)."""
+    if future.done():
+        return
+    if task.cancelled():
+        future.cancel()
+        return
+    exc = task.exception()
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(task.result())
+
+
+def _cancel_started(started: list["asyncio.Task[Any]"]) -> None:
+    for task in started:
+        task.cancel()
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -6,6 +6,7 @@ same trace, byte for byte (``to_jsonl(wall=False)`` leaves out wall-clock durati
 """
 from __future__ import annotations
 
+import collections
 import json
 import threading
 from dataclasses import dataclass, field
@@ -48,6 +49,10 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
+#: Value types recorded as they are (everything else goes through :func:`_jsonable`).
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 class Trace:
     """An append-only, queryable record of one runtime's events."""
 
@@ -56,19 +61,33 @@ class Trace:
 
     def __init__(self, clock: Any, *, limit: int | None = 1_000_000) -> None:
         self._clock = clock
-        self._events: list[TraceEvent] = []
+        # A bounded deque drops the oldest event in O(1); a list paid a memmove of the whole
+        # trace per event once full.
+        self._events: collections.deque[TraceEvent] = collections.deque(maxlen=limit)
         self._lock = threading.Lock()
         self._seq = 0
-        self.limit = limit
         self._listeners: list[Callable[[TraceEvent], None]] = []
 
+    @property
+    def limit(self) -> int | None:
+        """How many events are kept (the oldest are dropped first); None keeps every one."""
+        return self._events.maxlen
+
+    @limit.setter
+    def limit(self, value: int | None) -> None:
+        with self._lock:
+            self._events = collections.deque(self._events, maxlen=value)
+
     def record(self, kind: str, **data: Any) -> TraceEvent:
+        # ``data`` is this call's own dict: convert the few values that are not plain in place
+        # instead of building a copy of every event's data.
+        for key, value in data.items():
+            if type(value) not in _PLAIN_TYPES:
+                data[key] = _jsonable(value)
         with self._lock:
             self._seq += 1
-            event = TraceEvent(self._seq, self._clock.now(), kind, {k: _jsonable(v) for k, v in data.items()})
+            event = TraceEvent(self._seq, self._clock.now(), kind, data)
             self._events.append(event)
-            if self.limit is not None and len(self._events) > self.limit:
-                del self._events[: len(self._events) - self.limit]
         for listener in self._listeners:
             listener(event)
         return event
@@ -126,7 +145,9 @@ class Trace:
     def __len__(self) -> int:
         return len(self._events)
 
-    def __getitem__(self, index: int) -> TraceEvent:
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice):
+            return list(self._events)[index]
         return self._events[index]
 
     # -- export ------------------------------------------------------------------------------

@@ -202,7 +202,15 @@ class LiveObject:
         event.turns += 1
         event.writes += committed
         self.turn_seq += 1
-        interleaved = sorted({eid for seq, eid in self.recent_turns if seq > event.last_turn_seq and eid != event.eid})
+        # The other events that ran a turn since this one's last turn: walk back from the newest
+        # (sequence numbers increase), not over the whole window.
+        since, me, seen = event.last_turn_seq, event.eid, set()
+        for seq, eid in reversed(self.recent_turns):
+            if seq <= since:
+                break
+            if eid != me:
+                seen.add(eid)
+        interleaved = sorted(seen)
         self.recent_turns.append((self.turn_seq, event.eid))
         waited = None
         if event.gate_wait_since is not None:

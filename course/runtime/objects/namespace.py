@@ -18,7 +18,7 @@ from course.workers.jsproxy import JsException, to_py
 from course.workers.rpc import RESERVED_RPC_NAMES
 
 from course.runtime.kernel.clone import structured_clone
-from course.runtime.kernel.worker import call_relaxed
+from course.runtime.kernel.runtime import relaxed_args
 from course.runtime.net.links import call_object
 from course.runtime.objects.host import ObjectClass
 from course.runtime.objects.ids import (
@@ -181,7 +181,9 @@ class DurableObjectStub:
                 raise JsException("Handler does not export a fetch() function.", "Error")  # workerd
 
             async def run() -> Response:
-                response = await call_relaxed(handler, inbound)
+                response = handler(*relaxed_args(handler, (inbound,)))
+                if inspect.isawaitable(response):
+                    response = await response
                 if not isinstance(response, Response):
                     raise TypeError(f"the Durable Object's fetch() returned {type(response).__name__}; it "
                                     "must return a Response")
