@@ -1,12 +1,12 @@
 """The explicit list of binding plugins a runtime installs, in installation order.
 
-A new binding kind (static assets, Vectorize...) is one module exporting a ``PLUGIN`` (see
+A new binding kind (Vectorize, Hyperdrive...) is one module exporting a ``PLUGIN`` (see
 :class:`course.runtime.kernel.plugins.BindingPlugin`) and one line here. Durable Objects come
 first so that every later binding can already reach a namespace when it binds.
 """
 from __future__ import annotations
 
-from course.runtime.bindings import ai, analytics, cron, d1, kv, queues, r2, services, workflows
+from course.runtime.bindings import ai, analytics, assets, cron, d1, kv, queues, r2, services, workflows
 from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding
 from course.runtime.objects import durable_objects
 
@@ -21,6 +21,7 @@ PLUGINS: tuple[BindingPlugin, ...] = (
     analytics.PLUGIN,
     ai.PLUGIN,
     workflows.PLUGIN,
+    assets.PLUGIN,
 )
 
 #: Binding kinds of wrangler's configuration
@@ -32,8 +33,6 @@ UNSUPPORTED: tuple[UnsupportedBinding, ...] = (
                        "https://developers.cloudflare.com/vectorize/"),
     UnsupportedBinding("hyperdrive", "Hyperdrive connections to an external database",
                        "https://developers.cloudflare.com/hyperdrive/"),
-    UnsupportedBinding("assets", "static assets served from a folder and the ASSETS binding",
-                       "https://developers.cloudflare.com/workers/static-assets/"),
     UnsupportedBinding("browser", "Browser Rendering (a headless browser)",
                        "https://developers.cloudflare.com/browser-rendering/"),
     UnsupportedBinding("send_email", "sending email from a Worker",

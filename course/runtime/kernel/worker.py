@@ -511,6 +511,8 @@ class Worker:
         self.sync_bridge = project.sync_bridge if project is not None else False
         self.exports = exports
         self.env = project.env if project is not None and project.env is not None else Env(self.name)
+        #: the static assets in front of fetch (set by the assets binding plugin), or None
+        self.assets: Any = None
         self.entrypoint = exports.get("Default")
         self.on_fetch = exports.get("on_fetch")
         if self.entrypoint is None and self.on_fetch is None:
@@ -538,6 +540,12 @@ class Worker:
 
     def handler(self, kind: str, entrypoint: str | None = None, ctx: Any = None) -> Callable[..., Any] | None:
         """The bound ``kind`` handler (fetch, queue, scheduled, ...) or None."""
+        if kind == "fetch" and entrypoint is None and self.assets is not None:
+            # static assets answer first (bindings/assets); then this Worker's own handler
+            return self.assets.in_front_of(self._own_handler(kind, None, ctx))
+        return self._own_handler(kind, entrypoint, ctx)
+
+    def _own_handler(self, kind: str, entrypoint: str | None, ctx: Any) -> Callable[..., Any] | None:
         cls = self.export(entrypoint) if entrypoint else self.entrypoint
         if cls is not None:
             instance = cls(ctx, self.env)
