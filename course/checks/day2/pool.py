@@ -236,9 +236,12 @@ def pool_case(seed: int, kind: str) -> PoolCase:
     capacity, max_queue = rng.randint(1, 3), rng.randint(1, 4)
     retry_after = float(rng.choice((1, 2, 5)))
     n = rng.randint(10, 20)
+    burst = n // 3  # a burst: after this many arrivals, more tasks than the pool and its queue hold, at once
+    if kind == "burst":
+        n = burst + len(workers) * capacity + max_queue + rng.randint(1, 4)
     arrivals, t = [], 0.0
     for i in range(n):
-        if not (kind == "burst" and i > n // 3):  # a burst: the last two thirds arrive at one instant
+        if not (kind == "burst" and i > burst):
             t = round(t + rng.uniform(0.1, 1.2), 2)
         arrivals.append((t, f"t{i + 1}"))
     durations = tuple(round(rng.uniform(1.0, 4.0), 2) for _ in range(7))

@@ -161,7 +161,7 @@ class _Run:
 
     def register(self, agent: str, t: float, note: str = "") -> None:
         card = self.cards[agent].to_dict()
-        self.log.record(t, f"agent:{agent}", REGISTRY, "register", f"capabilities={card['capabilities']}", note)
+        self.log.record(t, f"agent:{agent}", REGISTRY, "register", f"capabilities={','.join(card['capabilities'])}", note)
         self.rpc(f"register({card})", lambda: self.stub().register(card))
         self.last_seen[agent] = t
 
@@ -185,7 +185,8 @@ class _Run:
         got = self.rpc(f"lookup({capability!r})", lambda: self.stub().lookup(capability))
         if got != self.answers.get(capability) or got != expected:  # only answers that change are logged
             self.log.record(t, "checker", REGISTRY, "lookup", capability)
-            self.log.record(t, REGISTRY, "checker", "lookup.reply", repr(got))
+            shown = ", ".join(map(str, got)) if isinstance(got, list) else repr(got)
+            self.log.record(t, REGISTRY, "checker", "lookup.reply", shown or "nobody")
             self.answers[capability] = got
         if not isinstance(got, list) or got != expected:
             stale = sorted(set(got) - set(expected)) if isinstance(got, list) else []
