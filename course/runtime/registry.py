@@ -51,6 +51,8 @@ UNSUPPORTED: tuple[UnsupportedBinding, ...] = (
                        "https://developers.cloudflare.com/secrets-store/integrations/workers/"),
     UnsupportedBinding("pipelines", "Pipelines (streaming ingestion)",
                        "https://developers.cloudflare.com/pipelines/"),
+    UnsupportedBinding("worker_loaders", "Dynamic Worker Loaders (env.LOADER.get(id, code))",
+                       "https://developers.cloudflare.com/workers/runtime-apis/bindings/worker-loader/"),
 )
 
 __all__ = ["PLUGINS", "UNSUPPORTED"]

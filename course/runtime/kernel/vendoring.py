@@ -140,7 +140,7 @@ def _pip_failure(output: str, to_install: list[str], root: Path) -> VendoringErr
     missing = re.search(r"No matching distribution found for (\S+)", output)
     if needs or ignored:
         package = needs[1] if needs else (missing[1] if missing else ", ".join(to_install))
-        wanted = needs[2] if needs else ignored[2]  # type: ignore[index]
+        wanted = (needs[2] if needs else ignored[2]).rstrip(";,")  # type: ignore[index]
         return VendoringError(
             f"{root}: dependency {package} needs Python {wanted}, and this emulator runs on Python {here} "
             "(Cloudflare runs Python Workers on 3.12 and 3.13). Way out: depend on a release of "
