@@ -87,6 +87,26 @@ def test_load_syncs_missing_python_modules_and_the_worker_imports_from_there(mak
         __import__("greetlib")
 
 
+def test_vendored_library_code_reads_the_runtime_clock(make_project, runtimes, wheels):
+    build_wheel(wheels, "clocklib", "1.0", {"clocklib/__init__.py": (
+        "import datetime, time\n"
+        "from datetime import datetime as DT\n"
+        "def stamps():\n"
+        "    return [datetime.datetime.now(datetime.timezone.utc).timestamp(), DT.now().timestamp(), time.time()]\n")})
+    folder = make_project({
+        "wrangler.toml": 'name = "clock"\nmain = "src/entry.py"\n',
+        "pyproject.toml": '[project]\nname = "clock"\nversion = "0"\ndependencies = ["clocklib==1.0"]\n',
+        "src/entry.py": "import clocklib\nfrom workers import WorkerEntrypoint, Response\n"
+                        "class Default(WorkerEntrypoint):\n    async def fetch(self, request):\n"
+                        "        return Response.json(clocklib.stamps())\n",
+    })
+    rt = load(folder, virtual_time=True)
+    runtimes.append(rt)
+    rt.clock.advance(3600)
+    expected = rt.clock.wall()
+    assert all(abs(stamp - expected) < 1 for stamp in rt.client().get("/").json())
+
+
 def test_a_changed_pin_makes_python_modules_stale_and_load_resyncs(make_project, runtimes, wheels):
     greetlib(wheels, "1.0")
     greetlib(wheels, "2.0")
