@@ -1,7 +1,11 @@
 """The lab Worker's API as an OpenAPI 3.1 document, built from the pydantic models."""
+from agent_protocol.discovery import AgentCard, HeartbeatReply, RegistryEntry, RegistryListing
 from agent_protocol.pair import CoordinatorState, TaskReport, TaskRecord, TaskRequest, WorkerConfig, WorkerState
+from agent_protocol.pool import EphemeralTaskReport, EphemeralTaskRequest, PoolConfig, PoolState, PoolTaskReport, PoolTaskRequest
 
-MODELS = [TaskRequest, TaskReport, TaskRecord, CoordinatorState, WorkerConfig, WorkerState]
+MODELS = [TaskRequest, TaskReport, TaskRecord, CoordinatorState, WorkerConfig, WorkerState,
+          AgentCard, RegistryEntry, RegistryListing, HeartbeatReply,
+          PoolConfig, PoolTaskRequest, PoolTaskReport, PoolState, EphemeralTaskRequest, EphemeralTaskReport]
 
 
 def _ref(model):
@@ -49,6 +53,47 @@ def build_openapi():
                 "requestBody": {"required": True, **_json(WorkerConfig)},
                 "responses": {"200": {"description": "the new config", **_json(WorkerConfig)},
                               "400": error, "422": error}}},
+            **day2_paths(name, error),
         },
         "components": {"schemas": schemas},
+    }
+
+
+def day2_paths(name, error):
+    """Discovery, pools and ephemeral task agents (Day 2)."""
+    agent_id = {"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    capability = {"name": "capability", "in": "query", "required": False, "schema": {"type": "string"}}
+    full = {"description": "the pool and its queue are full; the Retry-After header says when to retry",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": error["content"]}
+    return {
+        "/registries/{name}/agents": {
+            "post": {"summary": "Register an agent card", "parameters": [name],
+                     "requestBody": {"required": True, **_json(AgentCard)},
+                     "responses": {"201": {"description": "registered", **_json(RegistryEntry)}, "400": error,
+                                   "422": error}},
+            "get": {"summary": "The alive agents", "parameters": [name, capability],
+                    "responses": {"200": {"description": "alive agents", **_json(RegistryListing)}, "422": error}}},
+        "/registries/{name}/agents/{agent_id}/heartbeat": {"post": {
+            "summary": "Keep an agent alive", "parameters": [name, agent_id],
+            "responses": {"200": {"description": "alive until expires_at", **_json(HeartbeatReply)},
+                          "404": error, "422": error}}},
+        "/pools/{name}/config": {"put": {
+            "summary": "Configure a pool", "parameters": [name], "requestBody": {"required": True, **_json(PoolConfig)},
+            "responses": {"200": {"description": "the new config", **_json(PoolConfig)}, "400": error, "422": error}}},
+        "/pools/{name}/tasks": {"post": {
+            "summary": "Run a task on a pool", "parameters": [name],
+            "requestBody": {"required": True, **_json(PoolTaskRequest)},
+            "responses": {"200": {"description": "done", **_json(PoolTaskReport)}, "400": error, "422": error,
+                          "429": full}}},
+        "/pools/{name}": {"get": {
+            "summary": "A pool's state", "parameters": [name],
+            "responses": {"200": {"description": "state", **_json(PoolState)}}}},
+        "/tasks": {"post": {
+            "summary": "Spawn an ephemeral task agent", "requestBody": {"required": True, **_json(EphemeralTaskRequest)},
+            "responses": {"201": {"description": "its report", **_json(EphemeralTaskReport)}, "400": error,
+                          "422": error}}},
+        "/tasks/{agent_id}": {"get": {
+            "summary": "An ephemeral task agent's report", "parameters": [agent_id],
+            "responses": {"200": {"description": "the report", **_json(EphemeralTaskReport)}, "404": error,
+                          "422": error}}},
     }

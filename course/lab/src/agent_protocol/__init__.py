@@ -3,8 +3,11 @@
 Every message between agents travels in an :class:`Envelope`; every task moves through one
 lifecycle (:class:`TaskState`, :data:`LIFECYCLE`, :mod:`course.protocol.lifecycle`), the same
 one the Day 1 exercises and checks use; the payload types and the agent state types of the
-coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`.
+coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`; Day 2's discovery
+(agent cards, the registry) in :mod:`course.protocol.discovery`, its pools and ephemeral task
+agents in :mod:`course.protocol.pool`.
 """
+from .discovery import AgentCard, HeartbeatReply, RegistryEntry, RegistryListing
 from .envelope import SCHEMA_VERSION, Envelope, new_envelope
 from .lifecycle import (
     LIFECYCLE,
@@ -30,10 +33,24 @@ from .pair import (
     WorkerState,
     apply_operation,
 )
+from .pool import (
+    EphemeralTaskReport,
+    EphemeralTaskRequest,
+    PoolConfig,
+    PoolState,
+    PoolTaskReport,
+    PoolTaskRequest,
+    Strategy,
+    ring_owner,
+    stable_hash,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "Envelope", "new_envelope", "AgentKind", "CoordinatorState", "LogEntry",
     "Operation", "SubtaskResult", "SubtaskSpec", "SubtaskState", "TaskRecord", "TaskReport", "TaskRequest",
     "WorkerConfig", "WorkerState", "apply_operation",
+    "AgentCard", "HeartbeatReply", "RegistryEntry", "RegistryListing",
+    "EphemeralTaskReport", "EphemeralTaskRequest", "PoolConfig", "PoolState", "PoolTaskReport", "PoolTaskRequest",
+    "Strategy", "ring_owner", "stable_hash",
     "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
 ]
