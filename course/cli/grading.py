@@ -24,6 +24,8 @@ def add_grade_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: twice the CPU count)")
     p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("--solutions", type=Path, default=None, help="the source folder (default: the repo's solutions/)")
+    p.add_argument("--require-sandbox", action="store_true",
+                   help="refuse to grade unless every kernel can run inside the OS boundary (Linux + bubblewrap)")
     p.set_defaults(func=run_grade)
 
 
@@ -51,7 +53,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from course.grading.grade import GradingInterrupted, grade_class
+    from course.grading.grade import GradingInterrupted, SandboxUnavailable, grade_class
     from course.grading.submissions import SubmissionError
 
     if args.jobs is not None and args.jobs < 1:
@@ -62,8 +64,8 @@ def run_grade(args: argparse.Namespace) -> int:
         return 2
     try:
         report = grade_class(args.submissions, args.assignment, args.out, jobs=args.jobs, cell_timeout=args.timeout,
-                             solutions_dir=args.solutions)
-    except (SubmissionError, FileNotFoundError) as exc:
+                             solutions_dir=args.solutions, require_sandbox=args.require_sandbox)
+    except (SubmissionError, FileNotFoundError, SandboxUnavailable) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2
     except GradingInterrupted as stop:

@@ -9,20 +9,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
-from course.grading.config import KERNEL_MEMORY_LIMIT
+from course.grading.boundary import KernelBoundary, KernelLimits, course_package_dir, kernel_uid, python_paths
+from course.grading.config import KERNEL_MEMORY_LIMIT, REPO_ROOT
+from course.grading.kernel import KERNEL_TAG_ENV
 from course.grading.notebook_cells import CELL_TIMEOUT_ERROR, Question, outcomes, question_status, questions
 from course.grading.review import review_verdicts
 from course.grading.sandbox import SANDBOX_ENV, SandboxPolicy
-
-#: Environment variable naming the run and student on every grading kernel, so the grader can
-#: find and stop kernels its workers left behind (a killed worker cannot shut its kernel down).
-KERNEL_TAG_ENV = "COURSE_GRADE_KERNEL"
 #: The verdict for a submission that changed the grading code (the guard's evidence follows it).
 TAMPERED = "the grading code was modified"
 
@@ -63,6 +63,8 @@ class GradeJob:
     kernel_tag: str = ""  # value of KERNEL_TAG_ENV for this student's kernel
     sandbox: bool = True  # run the kernel behind course.grading.sandbox
     kernel_dir: str = ""  # a short private folder for the kernel's connection file and sockets ("" = in the student's course dir)
+    boundary: bool = False  # start the kernel inside the OS boundary (course.grading.boundary)
+    cpu_seconds: int = 0  # CPU time the kernel may use in all (0 = no limit)
 
 
 def source_grade_cells(*notebooks: nbformat.NotebookNode) -> dict[str, set[str]]:
@@ -82,12 +84,33 @@ def source_grade_cells(*notebooks: nbformat.NotebookNode) -> dict[str, set[str]]
     return accepted
 
 
+#: Largest notebook read from a submission (a notebook with outputs cleared is a few hundred kB).
+MAX_NOTEBOOK_BYTES = 64 * 1024**2
+
+
 def read_submission(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
-    """(notebook, None) or (None, what is wrong with the file)."""
+    """(notebook, None) or (None, what is wrong with the file); a symbolic link is never followed."""
+    import errno
+
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, f"{path.name} is a symbolic link, not a file; submissions are read as files only"
+        return None, f"{path.name} cannot be read: {exc.strerror}"
+    try:
+        import stat
+
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, f"{path.name} is not a regular file"
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_NOTEBOOK_BYTES + 1)
     except OSError as exc:
         return None, f"{path.name} cannot be read: {exc.strerror}"
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        return None, f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 1024**2} MB; is it a notebook?"
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -169,11 +192,11 @@ def grade_student(job: GradeJob) -> StudentResult:
         scores: dict[str, float] = {}
         evidence = root / "evidence.log"
         if usable:
-            _prepare_kernel_environment(job, root, evidence)
-            kernel_dir = Path(job.kernel_dir) if job.kernel_dir else root / "kernel"
-            kernel_dir.mkdir(parents=True, exist_ok=True)
-            api = api_for(root, cell_timeout=job.cell_timeout, sandbox=job.sandbox, kernel_dir=kernel_dir)
-            outcome = api.autograde(job.assignment, job.student_id, force=True, create=True)
+            evidence_fd = os.open(evidence, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                outcome = _autograde(job, root, evidence_fd, api_for)
+            finally:
+                os.close(evidence_fd)
             if not outcome.get("success"):
                 result.verdicts.append(_autograde_failure(outcome))
             else:
@@ -207,14 +230,31 @@ def grade_student(job: GradeJob) -> StudentResult:
     return result
 
 
-def _prepare_kernel_environment(job: GradeJob, root: Path, evidence: Path) -> None:
+def _autograde(job: GradeJob, root: Path, evidence_fd: int, api_for: Any) -> dict:
+    """nbgrader's autograde of this student, each kernel in a copy of its folder (and the boundary)."""
+    home = root / "home"
+    kernel_dir = Path(job.kernel_dir) if job.kernel_dir else root / "kernel"
+    kernel_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_kernel_environment(job, root, home, evidence_fd)
+    boundary: dict[str, Any] = {}
+    if job.boundary:
+        fence = KernelBoundary(home=str(home), kernel_dir=str(kernel_dir),
+                               readonly=[*python_paths(), course_package_dir()], uid=kernel_uid(),
+                               limits=KernelLimits(memory_bytes=KERNEL_MEMORY_LIMIT, cpu_seconds=job.cpu_seconds))
+        boundary = asdict(fence)
+    api = api_for(root, cell_timeout=job.cell_timeout, sandbox=job.sandbox, kernel_dir=kernel_dir,
+                  kernel_home=home, evidence_fd=evidence_fd, boundary=boundary)
+    return api.autograde(job.assignment, job.student_id, force=True, create=True)
+
+
+def _prepare_kernel_environment(job: GradeJob, root: Path, home: Path, evidence_fd: int) -> None:
     """Tell the kernel (through the environment it inherits) its sandbox and its tag.
 
     This runs in the student's own grading process, so changing ``os.environ`` is private to it.
     """
-    home = root / "autograded" / job.student_id / job.assignment
     policy = SandboxPolicy(home=str(home), denied=[str(root), job.master, *job.private],
-                           writable=[tempfile.gettempdir()], evidence=str(evidence), memory_bytes=KERNEL_MEMORY_LIMIT)
+                           writable=[tempfile.gettempdir()], readonly=[str(REPO_ROOT), sys.prefix, sys.base_prefix],
+                           evidence_fd=evidence_fd, memory_bytes=KERNEL_MEMORY_LIMIT)
     os.environ[SANDBOX_ENV] = policy.to_env()
     if job.kernel_tag:
         os.environ[KERNEL_TAG_ENV] = job.kernel_tag

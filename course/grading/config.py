@@ -37,7 +37,9 @@ CODE_STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_DIRECTORY,
                    release_directory: str = RELEASE_DIRECTORY, cell_timeout: int = CELL_TIMEOUT,
-                   db_url: str | None = None, sandbox: bool = False, kernel_dir: str | Path | None = None) -> Any:
+                   db_url: str | None = None, sandbox: bool = False, kernel_dir: str | Path | None = None,
+                   kernel_home: str | Path | None = None, evidence_fd: int = -1,
+                   boundary: dict[str, Any] | None = None) -> Any:
     """Fill an nbgrader config ``c`` (a traitlets Config) with the course's settings.
 
     ``kernel_dir`` (``course grade``, which starts kernels side by side): the folder for the kernel's
@@ -45,6 +47,11 @@ def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_D
     kernel's five ports are picked free by its manager and bound later by the kernel, so kernels
     starting at once can race for a port and one dies ("Address already in use"), a student graded
     0 by chance; sockets named after a private connection file cannot collide.
+
+    ``kernel_home``, ``evidence_fd``, ``boundary`` (``course grade``): nbgrader's Execute is
+    replaced by :class:`course.grading.kernel.GradingExecute`, whose kernel works in a copy of
+    its folder (``kernel_home``), inherits the evidence log as a descriptor, and runs inside the
+    OS boundary described by ``boundary`` (``course.grading.boundary.KernelBoundary`` fields).
     """
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = COURSE_ID
@@ -66,6 +73,16 @@ def apply_settings(c: Any, *, root: str | Path, source_directory: str = SOURCE_D
         c.KernelManager.connection_file = connection_file
         if os.name == "posix" and len(os.fsencode(connection_file)) <= MAX_KERNEL_SOCKET_PREFIX:
             c.KernelManager.transport = "ipc"
+    if kernel_home or boundary:
+        from nbgrader.converters.autograde import Autograde
+
+        from course.grading.kernel import GradingExecute
+
+        c.Autograde.autograde_preprocessors = [GradingExecute if pp.__name__ == "Execute" else pp
+                                               for pp in Autograde.class_traits()["autograde_preprocessors"].default()]
+        c.GradingKernelManager.home = str(kernel_home or "")
+        c.GradingKernelManager.evidence_fd = evidence_fd
+        c.GradingKernelManager.boundary = dict(boundary or {})
     c.ExecutePreprocessor.timeout = cell_timeout
     c.ExecutePreprocessor.startup_timeout = KERNEL_STARTUP_TIMEOUT
     c.Exchange.root = str(Path(root) / ".exchange")

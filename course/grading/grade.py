@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -29,6 +30,7 @@ from typing import Any, Callable, TextIO
 import nbformat
 
 from course.grading.autograde import KERNEL_TAG_ENV, GradeJob, QuestionResult, StudentResult, grade_student
+from course.grading.boundary import boundary_status
 from course.grading.config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY, STUDENT_OVERHEAD
 from course.grading.course_dir import generate
 from course.grading.feedback import write_feedback
@@ -56,6 +58,17 @@ class ClassReport:
     out_dir: Path | None = None
     partial: bool = False
     missing: list[str] = field(default_factory=list)  # students not graded (an interrupted run)
+
+
+class SandboxUnavailable(RuntimeError):
+    """``require_sandbox`` was asked for and this machine cannot start kernels inside the OS boundary."""
+
+
+#: What ``course grade`` prints when kernels run with the in-process guard alone.
+NO_BOUNDARY_WARNING = ("course grade: WARNING: grading kernels run WITHOUT the OS boundary ({reason}). Only the "
+                       "in-process guard fences submissions in, and it can be bypassed: a submission could read "
+                       "the solutions or change grades. Grade on Linux with bubblewrap, or pass --require-sandbox "
+                       "to refuse to grade without it.")
 
 
 class GradingInterrupted(KeyboardInterrupt):
@@ -112,8 +125,13 @@ def student_deadline(master: Path, assignment: str, cell_timeout: int) -> float:
 def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: int | None = None,
                 cell_timeout: int = CELL_TIMEOUT, solutions_dir: Path | None = None,
                 progress: TextIO | None = None, on_result: Callable[[StudentResult], None] | None = None,
-                student_timeout: float | None = None) -> ClassReport:
+                student_timeout: float | None = None, require_sandbox: bool = False,
+                warnings: TextIO | None = None) -> ClassReport:
     """Grade every submission in ``submissions_dir`` and write the class's files to ``out_dir``.
+
+    Kernels run inside the OS boundary (``course.grading.boundary``) when this machine allows
+    it; otherwise a warning goes to ``warnings`` (stderr), or, with ``require_sandbox``,
+    :class:`SandboxUnavailable` is raised before anything is graded.
 
     Raises :class:`GradingInterrupted` (a KeyboardInterrupt) on Ctrl-C, after stopping every
     grading process and kernel and writing the partial report to ``<out_dir>.partial``.
@@ -122,6 +140,11 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
     notebook_names = sorted(p.stem for p in (solutions_dir / assignment).glob("*.ipynb"))
     if not notebook_names:
         raise FileNotFoundError(f"no notebooks for assignment {assignment!r} in {solutions_dir / assignment}")
+    fenced, why_not = boundary_status()
+    if not fenced:
+        if require_sandbox:
+            raise SandboxUnavailable(f"refusing to grade without the OS boundary: {why_not}")
+        print(NO_BOUNDARY_WARNING.format(reason=why_not), file=warnings or sys.stderr)
     subs = find_submissions(submissions_dir, assignment, notebook_names)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -145,6 +168,8 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
                              kernel_dir=str(run_root / "k" / str(i)))  # short: socket paths are limited
                     for i, s in enumerate(subs)]
             deadline = student_timeout or student_deadline(master, assignment, cell_timeout)
+            for job in work:
+                job.boundary, job.cpu_seconds = fenced, int(deadline) + 1
             try:
                 _run(work, jobs, str(feedback_dir), progress, on_result, results, deadline, when_idle=[load_plotting])
             except KeyboardInterrupt:
@@ -338,4 +363,4 @@ def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | 
         raise
 
 
-__all__ = ["ClassReport", "GradingInterrupted", "Submission", "grade_class", "stop_kernels"]
+__all__ = ["ClassReport", "GradingInterrupted", "SandboxUnavailable", "Submission", "grade_class", "stop_kernels"]

@@ -85,7 +85,9 @@ class SandboxPolicy:
     home: str  # the kernel's folder (its notebook's): read and write
     denied: list[str] = field(default_factory=list)  # hidden tests, solutions, the gradebook, other students
     writable: list[str] = field(default_factory=list)  # besides ``home``: the temp dir
+    readonly: list[str] = field(default_factory=list)  # never written, even inside ``writable`` (the repo, the venv)
     evidence: str = ""  # the tamper log the grader reads afterwards ("" = none)
+    evidence_fd: int = -1  # or the same log as a descriptor the kernel inherited (no path to tamper with)
     memory_bytes: int = 0  # address-space limit for the kernel (0 = none)
 
     def to_env(self) -> str:
@@ -289,7 +291,9 @@ def _make_hook(policy: SandboxPolicy, snapshot: _Snapshot) -> Callable[[str, tup
     home = os.path.realpath(policy.home)
     denied = tuple(os.path.realpath(p) for p in policy.denied)
     writable = (home, *(os.path.realpath(p) for p in policy.writable))
+    readonly = tuple(os.path.realpath(p) for p in policy.readonly)
     evidence_path = policy.evidence
+    evidence_fd = policy.evidence_fd
     state = {"busy": False, "evidence": []}  # busy: the hook's own file writes pass through
     checker_code = compiled_checkers()
     real_open = open
@@ -299,7 +303,9 @@ def _make_hook(policy: SandboxPolicy, snapshot: _Snapshot) -> Callable[[str, tup
         if not fresh:
             return
         state["evidence"] += fresh
-        if evidence_path:
+        if evidence_fd >= 0:
+            os.write(evidence_fd, "".join(line.replace("\n", " ") + "\n" for line in fresh).encode("utf-8"))
+        elif evidence_path:
             state["busy"] = True
             try:
                 with real_open(evidence_path, "a", encoding="utf-8") as fh:
@@ -314,7 +320,7 @@ def _make_hook(policy: SandboxPolicy, snapshot: _Snapshot) -> Callable[[str, tup
         if _under(path, denied):
             raise SandboxViolation(f"grading sandbox: {event} of {os.fsdecode(raw)!r} is not allowed while grading "
                                    "(hidden tests, solutions and the gradebook are off limits)")
-        if write and not _under(path, writable):
+        if write and (_under(path, readonly) or not _under(path, writable)):
             raise SandboxViolation(f"grading sandbox: {event} of {os.fsdecode(raw)!r} is not allowed while grading "
                                    "(a submission may only write in its own folder and the temp dir)")
 
@@ -347,6 +353,8 @@ def _make_hook(policy: SandboxPolicy, snapshot: _Snapshot) -> Callable[[str, tup
                 raise SandboxViolation(f"grading sandbox: {what.replace(' was patched', '')} cannot be changed while grading")
         elif event == "sqlite3.connect":
             check_path(args[0], True, "sqlite3.connect")
+        elif event == "os.truncate" and evidence_fd >= 0 and args and args[0] == evidence_fd:
+            raise SandboxViolation("grading sandbox: the grader's evidence log cannot be truncated")
         elif event in WRITE_EVENTS:
             for i in WRITE_EVENTS[event]:
                 if i < len(args):

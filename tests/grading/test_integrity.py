@@ -119,7 +119,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         (lms / f"{student}_day1.ipynb").write_text(_notebook({**DUMMY, cell: code + DUMMY[cell]}))
     (lms / "edit-visible-tests_day1.ipynb").write_text(_notebook(DUMMY, edit_grade_cells=True))
     answers = _solution_answers()
-    (lms / "chaos_day1.ipynb").write_text(_notebook({k: v + "\n" + CHAOS[k] for k, v in answers.items()}))
+    (lms / "chaos_day1.ipynb").write_text(_notebook({k: v + "\n" + CHAOS.get(k, "") for k, v in answers.items()}))
     (lms / "blank_day1.ipynb").write_text(EXERCISE_NB.read_text())
     (lms / "solved_day1.ipynb").write_text(_notebook(answers))
     started = time.monotonic()
@@ -131,11 +131,17 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"results": results, "seconds": time.monotonic() - started, "out": folder / "out"}
 
 
+def _full_marks(result: dict[str, Any], only: set[str] | None = None) -> bool:
+    """Every automatically graded question (of ``only``, if given) scored its maximum."""
+    auto = [q for q in result["questions"] if q["status"] != "manual" and (only is None or q["grade_id"] in only)]
+    return bool(auto) and all(q["score"] == q["max_score"] for q in auto)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("student", [*ATTACKS, "edit-visible-tests"])
 def test_an_attack_on_the_grader_scores_no_more_than_a_blank_submission(graded: dict[str, Any], student: str) -> None:
     results = graded["results"]
-    assert results["blank"]["score"] == 0.0 and results["solved"]["score"] == 20.0
+    assert results["blank"]["score"] == 0.0 and _full_marks(results["solved"])
     attacker = results[student]
     assert attacker["score"] <= results["blank"]["score"], json.dumps(attacker, indent=1)[:3000]
     assert not PLANTED.exists(), "a submission wrote into the repository"
@@ -163,10 +169,8 @@ def test_attacks_get_a_verdict_that_says_what_happened(graded: dict[str, Any]) -
 @pytest.mark.slow
 def test_a_chaotic_submission_is_still_graded_on_its_answers_within_the_timeout(graded: dict[str, Any]) -> None:
     chaos = graded["results"]["chaos"]
-    scores = {q["grade_id"]: q["score"] for q in chaos["questions"]}
     # each misbehaviour comes after a correct answer: every answer is still graded, and passes
-    assert scores == {"q1_envelope_tests": 4.0, "q2_lifecycle_tests": 4.0, "q3_split_tests": 3.0,
-                      "q4_aggregate_tests": 3.0, "q5_coordinator_tests": 6.0}, json.dumps(chaos, indent=1)[:3000]
+    assert _full_marks(chaos, {f"{cell}_tests" for cell in CHAOS}), json.dumps(chaos, indent=1)[:3000]
     verdicts = " ".join(chaos["verdicts"])
     assert "'q2_lifecycle' raised MemoryError" in verdicts  # the kernel's address-space limit
     assert "'q3_split' raised SandboxViolation: grading sandbox: os.fork is not allowed" in verdicts
