@@ -50,9 +50,10 @@ class Default(WorkerEntrypoint):
         return Response("ticker")
 
     async def scheduled(self, controller, env, ctx):
-        n = int(env.PER_MINUTE)
+        # workerd passes env and ctx as None to a class's scheduled/queue: use self.env
+        n = int(self.env.PER_MINUTE)
         for start in range(0, n, 100):
-            await env.TICKS.sendBatch([{"body": {"tick": controller.scheduledTime, "i": i}}
+            await self.env.TICKS.sendBatch([{"body": {"tick": controller.scheduledTime, "i": i}}
                                        for i in range(start, min(n, start + 100))])
 
     async def queue(self, batch, env, ctx):

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import functools
 import re
 import traceback
 from dataclasses import dataclass, field
@@ -161,16 +162,37 @@ def to_croniter(expression: str) -> str:
     return translated
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled(expression: str) -> tuple[str, Callable[[_dt.date], bool] | None]:
+    """croniter's form of ``expression`` and its day-of-month rule, checked once per expression."""
+    return to_croniter(expression), _weekday_rule(expression.split()[2])
+
+
+class CronCursor:
+    """The matches of one expression in order, from ``after_epoch`` on: croniter parses an
+    expression when it is built, so a schedule keeps one cursor instead of one per run."""
+
+    def __init__(self, expression: str, after_epoch: float) -> None:
+        translated, self._rule = _compiled(expression)
+        self.expression = expression
+        self._it = croniter(translated, _dt.datetime.fromtimestamp(after_epoch, _dt.timezone.utc))
+        #: the last match returned (or the start)
+        self.at = after_epoch
+
+    def next(self) -> float:
+        """The first epoch second strictly after the last match matching the expression."""
+        rule = self._rule
+        for _ in range(100_000):
+            candidate = self._it.get_next(_dt.datetime)
+            if rule is None or rule(candidate.date()):
+                self.at = candidate.timestamp()
+                return self.at
+        raise ValueError(f"cron expression {self.expression!r} never matches")
+
+
 def next_time(expression: str, after_epoch: float) -> float:
     """The first epoch second strictly after ``after_epoch`` matching ``expression`` (UTC)."""
-    start = _dt.datetime.fromtimestamp(after_epoch, _dt.timezone.utc)
-    rule = _weekday_rule(expression.split()[2])
-    it = croniter(to_croniter(expression), start)
-    for _ in range(100_000):
-        candidate = it.get_next(_dt.datetime)
-        if rule is None or rule(candidate.date()):
-            return candidate.timestamp()
-    raise ValueError(f"cron expression {expression!r} never matches")
+    return CronCursor(expression, after_epoch).next()
 
 
 # -- schedules -------------------------------------------------------------------------------
@@ -183,6 +205,7 @@ class CronSchedule:
     next_wall: float | None = None
     runs: int = 0
     _timer: Any = field(default=None, repr=False)
+    _cursor: CronCursor | None = field(default=None, repr=False)
 
 
 class CronService:
@@ -219,7 +242,10 @@ class CronService:
         """Set the timer for the schedule's next match after its last one (or after now)."""
         rt = self.runtime
         after = schedule.next_wall if schedule.next_wall is not None else rt.clock.wall()
-        schedule.next_wall = next_time(schedule.cron, after)
+        cursor = schedule._cursor
+        if cursor is None or cursor.at != after:
+            cursor = schedule._cursor = CronCursor(schedule.cron, after)
+        schedule.next_wall = cursor.next()
         # Runtime clock time of that wall instant: wall() - now() is the clock's epoch.
         when = schedule.next_wall - (rt.clock.wall() - rt.clock.now())
 

@@ -53,17 +53,31 @@ def _jsonable(value: Any) -> Any:
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
+def _event(seq: int, t: float, kind: str, data: dict[str, Any]) -> TraceEvent:
+    """A TraceEvent without the frozen dataclass's four ``object.__setattr__`` calls."""
+    event = object.__new__(TraceEvent)
+    event.__dict__.update(seq=seq, t=t, kind=kind, data=data)
+    return event
+
+
 class Trace:
-    """An append-only, queryable record of one runtime's events."""
+    """An append-only, queryable record of one runtime's events.
+
+    Recording is on every hot path (seven events per Durable Object request, two per queue
+    message), so :meth:`record` only stores the event's fields; the :class:`TraceEvent` objects are
+    built the first time anyone reads the trace (or at once for a subscriber).
+    """
 
     #: Keys holding wall-clock measurements, left out of deterministic exports.
     WALL_KEYS = frozenset({"wall_ms"})
 
     def __init__(self, clock: Any, *, limit: int | None = 1_000_000) -> None:
         self._clock = clock
-        # A bounded deque drops the oldest event in O(1); a list paid a memmove of the whole
-        # trace per event once full.
-        self._events: collections.deque[TraceEvent] = collections.deque(maxlen=limit)
+        # Oldest first. A bounded deque drops the oldest entry in O(1) (a list paid a memmove of
+        # the whole trace per event once full). The newest ``_raw`` entries are
+        # (seq, t, kind, data) tuples not yet built into TraceEvents.
+        self._events: collections.deque[Any] = collections.deque(maxlen=limit)
+        self._raw = 0
         self._lock = threading.Lock()
         self._seq = 0
         self._listeners: list[Callable[[TraceEvent], None]] = []
@@ -76,21 +90,42 @@ class Trace:
     @limit.setter
     def limit(self, value: int | None) -> None:
         with self._lock:
-            self._events = collections.deque(self._events, maxlen=value)
+            self._events = collections.deque(self._built(), maxlen=value)
 
-    def record(self, kind: str, **data: Any) -> TraceEvent:
-        # ``data`` is this call's own dict: convert the few values that are not plain in place
-        # instead of building a copy of every event's data.
-        for key, value in data.items():
-            if type(value) not in _PLAIN_TYPES:
-                data[key] = _jsonable(value)
+    def record(self, kind: str, **data: Any) -> None:
+        """Append one event of ``kind`` with ``data`` (its values made JSON-friendly now, so a list
+        the caller changes later does not change the trace)."""
+        # ``data`` is this call's own dict: convert the few values that are not plain in place.
+        if not _PLAIN_TYPES.issuperset(map(type, data.values())):
+            for key, value in data.items():
+                if type(value) not in _PLAIN_TYPES:
+                    data[key] = _jsonable(value)
         with self._lock:
             self._seq += 1
-            event = TraceEvent(self._seq, self._clock.now(), kind, data)
+            if not self._listeners:
+                self._events.append((self._seq, self._clock.now(), kind, data))
+                self._raw += 1
+                return
+            event = _event(self._seq, self._clock.now(), kind, data)
+            self._built()
             self._events.append(event)
         for listener in self._listeners:
             listener(event)
-        return event
+
+    def _built(self) -> collections.deque[Any]:
+        """The events, every raw entry built into a TraceEvent (call with the lock held)."""
+        raw = min(self._raw, len(self._events))
+        if raw:
+            events = self._events
+            fresh = [events.pop() for _ in range(raw)]
+            fresh.reverse()
+            events.extend(_event(*entry) for entry in fresh)
+            self._raw = 0
+        return self._events
+
+    def _snapshot(self) -> list[TraceEvent]:
+        with self._lock:
+            return list(self._built())
 
     def subscribe(self, listener: Callable[[TraceEvent], None]) -> Callable[[], None]:
         """Call ``listener`` on every new event; returns a function that unsubscribes."""
@@ -102,8 +137,7 @@ class Trace:
                where: Callable[[TraceEvent], bool] | None = None, **match: Any) -> list[TraceEvent]:
         """Events of ``kind`` (one or several) whose data equals every ``match`` item."""
         kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
-        with self._lock:
-            events = list(self._events)
+        events = self._snapshot()
         out = []
         for e in events:
             if e.seq <= since or (kinds is not None and e.kind not in kinds):
@@ -137,18 +171,19 @@ class Trace:
     def clear(self) -> None:
         with self._lock:
             self._events.clear()
+            self._raw = 0
 
     def __iter__(self) -> Iterator[TraceEvent]:
-        with self._lock:
-            return iter(list(self._events))
+        return iter(self._snapshot())
 
     def __len__(self) -> int:
         return len(self._events)
 
     def __getitem__(self, index: int | slice) -> Any:
         if isinstance(index, slice):
-            return list(self._events)[index]
-        return self._events[index]
+            return self._snapshot()[index]
+        with self._lock:
+            return self._built()[index]
 
     # -- export ------------------------------------------------------------------------------
     def to_dicts(self, *, wall: bool = True) -> list[dict[str, Any]]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from course.runtime.kernel.clone import structured_clone
 from course.workers.jsproxy import JsBuffer, JsDate, JsException, to_py, wrap
@@ -30,6 +31,9 @@ MAX_DELAY_SECONDS = 86_400
 #: javascript-apis/#queuescontenttype); ``json`` is the default.
 CONTENT_TYPES = ("json", "text", "bytes", "v8")
 DEFAULT_CONTENT_TYPE = "json"
+
+#: One encoder for every ``json`` message (``json.dumps`` with options builds one per call).
+_JSON = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 @dataclass
@@ -84,7 +88,7 @@ def encode_body(body: Any, content_type: str) -> tuple[Any, int]:
                           "TypeError")
     if content_type == "json":
         try:
-            text = json.dumps(to_py(body), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            text = _JSON.encode(to_py(body))
         except (TypeError, ValueError) as exc:
             raise queue_error(f"message body is not JSON-serializable ({exc}); send plain data, or use "
                               "contentType='v8' for values such as datetime or bytes", "TypeError") from None

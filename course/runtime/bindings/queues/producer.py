@@ -6,7 +6,8 @@ delaySeconds=0)`` (https://developers.cloudflare.com/queues/configuration/javasc
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from course.runtime.bindings.queues.messages import LIMITS_DOC, StoredMessage, parse_delay, parse_options, queue_error
 from course.runtime.bindings.queues.service import queues
