@@ -504,3 +504,70 @@ def workflow_timeline(trace: Any, instance: str, *, title: str | None = None) ->
     ax.set_title(title or f"Workflow instance {instance}" + (f" - {status}" if status else ""))
     fig.tight_layout()
     return fig
+
+
+# -- Day 2: lifecycles, pools, discovery --------------------------------------------------------
+def object_count_timeline(times: list[float], counts: dict[str, list[int]], *,
+                          title: str = "Durable Objects holding state over time") -> Figure:
+    """One step line per series (e.g. ephemeral vs persistent agents) of a count sampled at ``times``."""
+    fig = CourseFigure(figsize=(8, 3.6))
+    ax = fig.subplots()
+    for label, values in counts.items():
+        ax.step(times, values, where="post", label=label, linewidth=2)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("objects")
+    ax.set_ylim(bottom=0, top=max((max(v) for v in counts.values() if v), default=1) + 1)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=len(counts), fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def latency_by_strategy(latencies: dict[str, list[float]], *,
+                        title: str = "latency per dispatch strategy (s)") -> Figure:
+    """Each strategy's request latencies: every request as a dot, the median as a bar."""
+    fig = CourseFigure(figsize=(8, 3.2))
+    ax = fig.subplots()
+    for i, (label, values) in enumerate(latencies.items()):
+        ordered = sorted(values)
+        median = ordered[len(ordered) // 2] if ordered else 0.0
+        ax.barh(i, median, color="#cfe2f3", edgecolor="#3d85c6")
+        ax.scatter(values, [i + (j % 5 - 2) * 0.06 for j in range(len(values))], s=12, color="#0b5394", zorder=3)
+        ax.text(max(values or [0]) + 0.2, i, f"median {median:.1f} s, max {max(values or [0]):.1f} s", va="center",
+                fontsize=8)
+    ax.set_yticks(range(len(latencies)), list(latencies))
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds from submit to result")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def heartbeat_timeline(events: Iterable[tuple[str, float, str]], alive: dict[str, list[tuple[float, float]]], *,
+                       title: str = "heartbeats and expiry") -> Figure:
+    """Per agent: the windows the registry listed it as alive (bars) and its messages over time.
+
+    ``events`` are ``(agent, time, kind)`` with kind ``register``, ``heartbeat``, ``lost`` (a
+    heartbeat that never arrived) or ``expired``; ``alive`` maps each agent to its alive windows.
+    """
+    styles = {"register": ("o", "#38761d"), "heartbeat": ("|", "#0b5394"), "lost": ("x", "#cc0000"),
+              "expired": ("v", "#990000")}
+    agents = list(alive)
+    fig = CourseFigure(figsize=(8, 1.2 + 0.55 * max(1, len(agents))))
+    ax = fig.subplots()
+    for i, agent in enumerate(agents):
+        for start, end in alive[agent]:
+            ax.barh(i, end - start, left=start, height=0.5, color="#d9ead3", edgecolor="#93c47d")
+    seen = set()
+    for agent, t, kind in events:
+        marker, color = styles[kind]
+        ax.scatter([t], [agents.index(agent)], marker=marker, color=color, s=60, zorder=3,
+                   label=kind if kind not in seen else None)
+        seen.add(kind)
+    ax.set_yticks(range(len(agents)), agents)
+    ax.invert_yaxis()
+    ax.set_xlabel("time (s)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=4, fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
