@@ -996,7 +996,7 @@ class Default(WorkerEntrypoint):
 
     async def scheduled(self, controller, env, ctx):
         near = abs(now_ms() - controller.scheduledTime) < 60_000
-        await object_for(env, "cron-recorder").record(js([{
+        await object_for(self.env, "cron-recorder").record(js([{
             "cron": controller.cron,
             "scheduledTime": "now" if near else controller.scheduledTime,
             "no_retry_is_function": callable(getattr(controller, "noRetry", None)),
