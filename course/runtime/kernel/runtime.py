@@ -138,6 +138,7 @@ class Kernel:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run_loop, name=f"course-runtime-{self.id}", daemon=True)
         self._thread.start()
+        self._thread_ident = self._thread.ident
         self._ready.wait()
         self.watchdog.start(self._thread)
 
@@ -164,7 +165,7 @@ class Kernel:
         return self._loop
 
     def on_loop_thread(self) -> bool:
-        return threading.current_thread() is self._thread
+        return threading.get_ident() == self._thread_ident
 
     async def _enter(self, awaitable: Awaitable[T], hold: bool) -> T:
         current_runtime.set(self)
@@ -244,7 +245,7 @@ class Kernel:
             started.append(task)
             task.add_done_callback(lambda t: reply.post(_settle, future, t))
 
-        self._inbox.post(start)
+        self._inbox.post_from(loop, start)
         try:
             return await future
         except asyncio.CancelledError:
@@ -639,6 +640,15 @@ class Mailbox:
                 self._defer(self._wake)
             else:
                 self._wake()
+
+    def post_from(self, caller: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
+        """``post`` from code running on the loop ``caller``: the wake-up waits until the
+        callbacks ``caller`` is running now have run, so requests a ``gather`` starts together
+        travel together."""
+        self._items.append((fn, args))
+        if not self._wake_pending:
+            self._wake_pending = True
+            caller.call_soon(self._wake)
 
     def _wake(self) -> None:
         try:

@@ -258,8 +258,10 @@ class ObjectClass:
                 live.settled()
 
         event.task = loop.create_task(run(), name=f"do:{self.class_name}:{live.label}:{kind}:{method}")
+        # No shield needed: a caller that gives up cancels only event.future, and every setter
+        # above checks done() first, so the event itself runs on.
         try:
-            return await asyncio.shield(event.future)
+            return await event.future
         except asyncio.CancelledError:
             raise
         except BaseException as exc:

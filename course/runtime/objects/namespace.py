@@ -13,13 +13,16 @@ import inspect
 import random
 from typing import Any, Callable, Protocol
 
+from course.workers.context import current_region
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException, to_py
 from course.workers.rpc import RESERVED_RPC_NAMES
 
 from course.runtime.kernel.clone import structured_clone
 from course.runtime.kernel.runtime import relaxed_args
+from course.runtime.net.faults import FAULTS
 from course.runtime.net.links import call_object
+from course.runtime.net.regions import NETWORK
 from course.runtime.objects.host import ObjectClass
 from course.runtime.objects.ids import (
     HEX64,
@@ -50,10 +53,14 @@ class DurableObjectNamespace:
         self.class_name = class_name
         self._key = f"{script}:{class_name}"
         self._jurisdiction = jurisdiction
+        self._host: ObjectClass | None = None  # looked up on first use (the script may load later)
 
     @property
     def host(self) -> ObjectClass:
-        return self._service.host(self.script, self.class_name, binding=self.binding)
+        host = self._host
+        if host is None:
+            host = self._host = self._service.host(self.script, self.class_name, binding=self.binding)
+        return host
 
     def _make(self, body: str, name: str | None, jurisdiction: str | None) -> DurableObjectId:
         return DurableObjectId(body + id_tag(self._key, jurisdiction, body), name, self._key, jurisdiction)
@@ -168,6 +175,14 @@ class DurableObjectStub:
     async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
         """Deliver one event across the network model (placement, latency, partitions)."""
         host = self._namespace.host
+        rt = host.runtime
+        if NETWORK.peek(rt) is None and FAULTS.peek(rt) is None and current_region.get() is None:
+            # One region, no faults: what call_object would do, without building the endpoints.
+            hex_id = self.id.toString()
+            if self.id.name is not None:
+                host.names.setdefault(hex_id, self.id.name)
+            if host.place(hex_id, self._hint, None) is None:
+                return await host.deliver(self.id, kind, method, call)
         return await call_object(host, self.id, self._hint, lambda: host.deliver(self.id, kind, method, call))
 
     async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
