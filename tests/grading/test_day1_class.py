@@ -62,7 +62,7 @@ def test_a_failing_coordinator_gets_its_smallest_case_messages_and_diagram_on_it
     assert "reproduce: day1.coordinator_scenario(seed=1, faults={'worker:w1': 'crash'}).run(run_coordinator)" in q5["reason"]
     page = (graded / "feedback" / "no-retry.html").read_text()
     assert "smallest failing case" in page and "data:image/png;base64," in page
-    assert "HIDDEN TESTS" not in page and "range(50, 60)" not in page
+    assert "HIDDEN TESTS" not in page and "range(50, 56)" not in page
     q7 = next(q for q in results["correct"]["questions"] if q["grade_id"] == "q7_rationale")
     assert q7["status"] == "manual" and q7["score"] == 0.0 and q7["max_score"] == 2.0
     assert "data:image/png" not in (graded / "feedback" / "correct.html").read_text()

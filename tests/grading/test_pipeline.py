@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,7 @@ SOLUTIONS = ROOT / "solutions"
 SOLUTION_NB = SOLUTIONS / "day1" / "day1_exercises.ipynb"
 EXERCISE_NB = ROOT / "exercises" / "day1" / "day1_exercises.ipynb"
 #: Seconds per cell in these tests: the infinite loop costs this much (twice: q3 and q5 use it).
-CELL_TIMEOUT = 6
+CELL_TIMEOUT = 10
 
 
 def _course(*args: str) -> subprocess.CompletedProcess[str]:
@@ -138,10 +139,10 @@ def test_class_is_graded_completely_with_a_verdict_each_and_identically_twice(
     assert "Your code (q4_aggregate), as graded" in feedback and "forgets to drop results" in feedback
     for page in (runs[0] / "feedback").glob("*.html"):
         html = page.read_text()
-        assert "HIDDEN TESTS" not in html and "range(50, 60)" not in html, page.name
+        assert "HIDDEN TESTS" not in html and "range(50, 56)" not in html, page.name
     plots = sorted(p.name for p in (runs[0] / "plots").glob("*.png"))
-    assert plots == ["q1_envelope_tests.png", "q2_lifecycle_tests.png", "q3_split_tests.png",
-                     "q4_aggregate_tests.png", "q5_coordinator_tests.png", "total.png"]
+    assert plots == sorted([f"{q['grade_id']}.png" for q in results["alice"]["questions"]] + ["total.png"])
+    assert "q5_coordinator_tests.png" in plots
 
 
 @pytest.mark.slow
@@ -170,17 +171,21 @@ def test_course_check_reports_each_question_for_a_solution_a_blank_and_a_wrong_a
     assert unreadable.returncode == 2 and "not valid JSON" in unreadable.stderr
 
 
-def test_submission_folders_are_read_in_both_layouts_and_ambiguity_is_an_error(tmp_path: Path) -> None:
+def test_submission_folders_are_read_in_both_layouts_and_a_resubmission_is_a_note(tmp_path: Path) -> None:
     (tmp_path / "flat").mkdir()
     (tmp_path / "flat" / "Ann_Lee_123_day1.ipynb").write_text("{}")
     (tmp_path / "flat" / "bo_1.ipynb").write_text("{}")
     subs = find_submissions(tmp_path / "flat", "day1", ["day1_exercises"])
     assert [(s.student_id, list(s.notebooks)) for s in subs] == [("Ann", ["day1_exercises"]), ("bo", ["day1_exercises"])]
-    (tmp_path / "flat" / "bo_2.ipynb").write_text("{}")
-    with pytest.raises(SubmissionError, match="two submissions of day1_exercises.ipynb for student 'bo'"):
-        find_submissions(tmp_path / "flat", "day1", ["day1_exercises"])
+    later = tmp_path / "flat" / "bo_2.ipynb"
+    later.write_text("{}")
+    os.utime(later, (2_000_000_000, 2_000_000_000))
+    bo = find_submissions(tmp_path / "flat", "day1", ["day1_exercises"])[1]
+    assert bo.notebooks["day1_exercises"] == later
+    assert bo.notes == ["day1_exercises.ipynb submitted more than once: graded bo_2.ipynb (the latest), not bo_1.ipynb"]
+    (tmp_path / "empty").mkdir()
     with pytest.raises(SubmissionError, match="no submissions"):
-        find_submissions(tmp_path, "day1", ["day1_exercises"])
+        find_submissions(tmp_path / "empty", "day1", ["day1_exercises"])
 
 
 def test_kernels_graded_side_by_side_talk_over_private_unix_sockets(tmp_path: Path) -> None:
