@@ -21,9 +21,13 @@ def add_grade_parser(sub: argparse._SubParsersAction) -> None:
                    help="<student>/<assignment>/<notebook>.ipynb folders, or a flat folder of <student>_*.ipynb")
     p.add_argument("--assignment", required=True, help="assignment name, a folder of solutions/ (e.g. day1)")
     p.add_argument("--out", required=True, type=Path, help="where grades.csv, feedback/ and plots/ go")
-    p.add_argument("--jobs", type=int, default=None, help="students graded at once (default: twice the CPU count)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="students graded at once (default: twice the CPU count, at most 32)")
     p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
     p.add_argument("--solutions", type=Path, default=None, help="the source folder (default: the repo's solutions/)")
+    p.add_argument("--due", default=None, help="due date and time, ISO (e.g. 2026-03-01T23:59; UTC unless it says)")
+    p.add_argument("--late-penalty", default="none",
+                   help="none, zero (a late submission scores 0) or per-hour:POINTS (default %(default)s)")
     p.add_argument("--require-sandbox", action="store_true",
                    help="refuse to grade unless every kernel can run inside the OS boundary (Linux + bubblewrap)")
     p.set_defaults(func=run_grade)
@@ -62,9 +66,16 @@ def run_grade(args: argparse.Namespace) -> int:
     if args.timeout < 1:
         print("course grade: --timeout must be at least 1 second", file=sys.stderr)
         return 2
+    from course.grading.lateness import LatePolicy
+
+    try:
+        late = LatePolicy.parse(args.due, args.late_penalty)
+    except ValueError as exc:
+        print(f"course grade: {exc}", file=sys.stderr)
+        return 2
     try:
         report = grade_class(args.submissions, args.assignment, args.out, jobs=args.jobs, cell_timeout=args.timeout,
-                             solutions_dir=args.solutions, require_sandbox=args.require_sandbox)
+                             solutions_dir=args.solutions, require_sandbox=args.require_sandbox, late=late)
     except (SubmissionError, FileNotFoundError, SandboxUnavailable) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2
@@ -74,11 +85,14 @@ def run_grade(args: argparse.Namespace) -> int:
               f"({len(partial.results)} graded, {len(partial.missing)} not) in {partial.out_dir}; "
               f"{args.out} was left as it was.", file=sys.stderr)
         return 130
+    for note in report.notes:
+        print(f"note: {note}")
     for r in report.results:
         note = f"  ({'; '.join(r.verdicts)})" if r.verdicts else ""
-        print(f"{r.student_id}: {r.score:g}/{r.max_score:g} {r.status}{note}")
-    print(f"wrote {report.grades_csv}, {report.questions_csv}, {len(report.feedback)} feedback pages in "
-          f"{args.out / 'feedback'}, {len(report.plots)} plots in {args.out / 'plots'}")
+        penalty = f" (late: -{r.late_penalty:g})" if r.late_penalty else ""
+        print(f"{r.student_id}: {r.score:g}/{r.max_score:g}{penalty} {r.status}{note}")
+    print(f"wrote {report.grades_csv}, {report.questions_csv}, {report.summary}, {len(report.feedback)} feedback "
+          f"pages in {args.out / 'feedback'}, {len(report.plots)} plots in {args.out / 'plots'}")
     return 0
 
 

@@ -49,6 +49,10 @@ class StudentResult:
     questions: list[QuestionResult] = field(default_factory=list)
     timestamp: str = ""
     solution_sources: dict[str, str] = field(default_factory=dict)  # the learner's own code, for feedback
+    name: str = ""  # the student's name from the LMS download ("" if unknown)
+    key: str = ""  # safe file name for this student (course.grading.submissions.student_key)
+    late_penalty: float = 0.0  # points taken off for lateness (course.grading.lateness)
+    duedate: str = ""
 
 
 @dataclass
@@ -63,6 +67,10 @@ class GradeJob:
     kernel_tag: str = ""  # value of KERNEL_TAG_ENV for this student's kernel
     sandbox: bool = True  # run the kernel behind course.grading.sandbox
     kernel_dir: str = ""  # a short private folder for the kernel's connection file and sockets ("" = in the student's course dir)
+    key: str = ""  # safe, unique, short: the student's folder names and nbgrader's student id ("" = student_id)
+    submitted_at: str = ""  # ISO time of the submission, if known (nbgrader's timestamp.txt)
+    notes: list[str] = field(default_factory=list)  # what the intake decided about these files
+    name: str = ""
     boundary: bool = False  # start the kernel inside the OS boundary (course.grading.boundary)
     cpu_seconds: int = 0  # CPU time the kernel may use in all (0 = no limit)
 
@@ -164,15 +172,19 @@ def grade_student(job: GradeJob) -> StudentResult:
     source_nbs = {n: nbformat.read(source_dir / f"{n}.ipynb", as_version=4) for n in names}
     all_questions = {n: questions(release_nbs[n]) for n in names}
     result = StudentResult(job.student_id, job.assignment, 0.0,
-                           sum(q.points for qs in all_questions.values() for q in qs), "graded")
+                           sum(q.points for qs in all_questions.values() for q in qs), "graded",
+                           verdicts=list(job.notes), name=job.name, key=job.key or job.student_id)
+    nb_id = job.key or job.student_id  # what nbgrader sees: safe in paths and in its globs
     if job.work_dir:
         Path(job.work_dir).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"course-grade-{job.student_id}-", dir=job.work_dir or None) as tmp:
+    with tempfile.TemporaryDirectory(prefix="course-grade-", dir=job.work_dir or None) as tmp:
         root = Path(tmp)
         shutil.copytree(master / "source", root / "source")
         shutil.copy2(master / "gradebook.db", root / "gradebook.db")
-        submitted = root / "submitted" / job.student_id / job.assignment
+        submitted = root / "submitted" / nb_id / job.assignment
         submitted.mkdir(parents=True)
+        if job.submitted_at:
+            (submitted / "timestamp.txt").write_text(job.submitted_at)
         usable: dict[str, nbformat.NotebookNode] = {}
         for name in names:
             path = job.notebooks.get(name)
@@ -200,10 +212,10 @@ def grade_student(job: GradeJob) -> StudentResult:
             if not outcome.get("success"):
                 result.verdicts.append(_autograde_failure(outcome))
             else:
-                scores = _scores(root, job.assignment, job.student_id)
-                result.timestamp = _timestamp(root, job.assignment, job.student_id)
+                scores = _scores(root, job.assignment, nb_id)
+                result.timestamp = _timestamp(root, job.assignment, nb_id)
         for name in names:
-            graded_path = root / "autograded" / job.student_id / job.assignment / f"{name}.ipynb"
+            graded_path = root / "autograded" / nb_id / job.assignment / f"{name}.ipynb"
             graded = nbformat.read(graded_path, as_version=4) if graded_path.exists() and scores else None
             seen = outcomes(graded) if graded is not None else {}
             if graded is not None:
@@ -244,7 +256,7 @@ def _autograde(job: GradeJob, root: Path, evidence_fd: int, api_for: Any) -> dic
         boundary = asdict(fence)
     api = api_for(root, cell_timeout=job.cell_timeout, sandbox=job.sandbox, kernel_dir=kernel_dir,
                   kernel_home=home, evidence_fd=evidence_fd, boundary=boundary)
-    return api.autograde(job.assignment, job.student_id, force=True, create=True)
+    return api.autograde(job.assignment, job.key or job.student_id, force=True, create=True)
 
 
 def _prepare_kernel_environment(job: GradeJob, root: Path, home: Path, evidence_fd: int) -> None:

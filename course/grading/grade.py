@@ -33,10 +33,11 @@ from course.grading.autograde import KERNEL_TAG_ENV, GradeJob, QuestionResult, S
 from course.grading.boundary import boundary_status
 from course.grading.config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY, STUDENT_OVERHEAD
 from course.grading.course_dir import generate
-from course.grading.feedback import write_feedback
+from course.grading.feedback import render
+from course.grading.lateness import LatePolicy
 from course.grading.progress import ProgressLine
-from course.grading.report import load_plotting, plot_distributions, write_details, write_grades_csv
-from course.grading.submissions import Submission, find_submissions
+from course.grading.report import load_plotting, plot_distributions, write_details, write_grades_csv, write_summary
+from course.grading.submissions import Submission, find_class
 
 
 #: Ceiling of the default --jobs (each job holds a kernel: about 100 MB).
@@ -56,6 +57,8 @@ class ClassReport:
     feedback: list[Path]
     plots: list[Path]
     out_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)  # about the submissions folder (stray files...)
+    summary: Path | None = None
     partial: bool = False
     missing: list[str] = field(default_factory=list)  # students not graded (an interrupted run)
 
@@ -82,6 +85,14 @@ class GradingInterrupted(KeyboardInterrupt):
 def default_jobs() -> int:
     """Two students per core: a starting kernel spends much of its time waiting, not computing."""
     return min(2 * (os.cpu_count() or 1), MAX_DEFAULT_JOBS)
+
+
+def write_feedback(result: StudentResult, folder: Path) -> Path:
+    """The student's feedback page, named by its safe key (an LMS id can be long or odd)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result.key or result.student_id}.html"
+    path.write_text(render(result), encoding="utf-8")
+    return path
 
 
 def _grade_and_write(job: GradeJob, feedback_dir: str) -> StudentResult:
@@ -111,8 +122,10 @@ def _questions_of(job: GradeJob) -> list[Any]:
 
 def _crashed(job: GradeJob, verdict: str) -> StudentResult:
     qs = _questions_of(job)
-    return StudentResult(job.student_id, job.assignment, 0.0, sum(q.points for q in qs), "not graded", [verdict],
-                         [QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", verdict) for q in qs])
+    return StudentResult(job.student_id, job.assignment, 0.0, sum(q.points for q in qs), "not graded",
+                         [*job.notes, verdict],
+                         [QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", verdict) for q in qs],
+                         name=job.name, key=job.key or job.student_id)
 
 
 def student_deadline(master: Path, assignment: str, cell_timeout: int) -> float:
@@ -126,7 +139,7 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
                 cell_timeout: int = CELL_TIMEOUT, solutions_dir: Path | None = None,
                 progress: TextIO | None = None, on_result: Callable[[StudentResult], None] | None = None,
                 student_timeout: float | None = None, require_sandbox: bool = False,
-                warnings: TextIO | None = None) -> ClassReport:
+                warnings: TextIO | None = None, late: LatePolicy | None = None) -> ClassReport:
     """Grade every submission in ``submissions_dir`` and write the class's files to ``out_dir``.
 
     Kernels run inside the OS boundary (``course.grading.boundary``) when this machine allows
@@ -145,7 +158,9 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
         if require_sandbox:
             raise SandboxUnavailable(f"refusing to grade without the OS boundary: {why_not}")
         print(NO_BOUNDARY_WARNING.format(reason=why_not), file=warnings or sys.stderr)
-    subs = find_submissions(submissions_dir, assignment, notebook_names)
+    intake = find_class(submissions_dir, assignment, notebook_names)
+    subs = intake.submissions
+    late = late or LatePolicy()
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _recover_swap(out_dir)
@@ -163,9 +178,11 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
             generate(master, assignment, solutions_dir)
             private = sorted({str(solutions_dir.resolve()), str((REPO_ROOT / SOURCE_DIRECTORY).resolve())})
             work = [GradeJob(s.student_id, assignment, {k: str(v) for k, v in s.notebooks.items()}, str(master),
-                             cell_timeout, work_dir=str(run_root / "students" / s.student_id),
-                             private=[str(run_root), *private], kernel_tag=f"{run_tag}/{s.student_id}",
-                             kernel_dir=str(run_root / "k" / str(i)))  # short: socket paths are limited
+                             cell_timeout, work_dir=str(run_root / "students" / str(i)),
+                             private=[str(run_root), *private], kernel_tag=f"{run_tag}/{s.key}",
+                             kernel_dir=str(run_root / "k" / str(i)),  # short: socket paths are limited
+                             key=s.key, name=s.name, notes=list(s.notes),
+                             submitted_at=s.submitted_at.isoformat() if s.submitted_at else "")
                     for i, s in enumerate(subs)]
             deadline = student_timeout or student_deadline(master, assignment, cell_timeout)
             for job in work:
@@ -177,8 +194,9 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
             finally:
                 stop_kernels(run_tag)
         results.sort(key=lambda r: r.student_id)
+        _apply_late_policy(results, subs, late)
         missing = sorted({s.student_id for s in subs} - {r.student_id for r in results})
-        report = _write_report(results, staging)
+        report = _write_report(results, staging, intake.notes)
         if interrupted:
             note = (f"PARTIAL REPORT: `course grade` was interrupted after grading {len(results)} of {len(subs)} "
                     f"students.\nNot graded: {', '.join(missing) or '(none)'}\n{out_dir} was left as it was; "
@@ -198,18 +216,38 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
     return report
 
 
-def _write_report(results: list[StudentResult], folder: Path) -> ClassReport:
+def _apply_late_policy(results: list[StudentResult], subs: list[Submission], late: LatePolicy) -> None:
+    """Due date, lateness notes and penalties (nbgrader's semantics: taken off the total, never below 0)."""
+    when = {s.student_id: s.submitted_at for s in subs}
+    lms_late = {s.student_id for s in subs if s.lms_late}
+    for r in results:
+        submitted = when.get(r.student_id)
+        r.duedate = late.due.strftime("%Y-%m-%d %H:%M:%S") if late.due else ""
+        note = late.note(submitted)
+        if not note and r.student_id in lms_late:
+            note = "the LMS marked this submission late (no submission time in its file name, so no penalty)"
+        if note:
+            r.verdicts.append(note)
+        r.late_penalty = late.penalty(r.score, submitted)
+        if r.late_penalty:
+            r.verdicts.append(f"late penalty ({late.method}): -{r.late_penalty:g} points")
+
+
+def _write_report(results: list[StudentResult], folder: Path, notes: list[str] | None = None) -> ClassReport:
     grades_csv = write_grades_csv(results, folder / "grades.csv")
     questions_csv, results_json = write_details(results, folder)
     plots = plot_distributions(results, folder / "plots")
+    summary = write_summary(results, folder, notes or [])
     return ClassReport(results, grades_csv, questions_csv, results_json,
-                       [folder / "feedback" / f"{r.student_id}.html" for r in results], plots)
+                       [folder / "feedback" / f"{r.key or r.student_id}.html" for r in results], plots,
+                       notes=list(notes or []), summary=summary)
 
 
 def _relocate(report: ClassReport, old: Path, new: Path) -> ClassReport:
     move = lambda p: new / p.relative_to(old)  # noqa: E731
     return ClassReport(report.results, move(report.grades_csv), move(report.questions_csv), move(report.results_json),
-                       [move(p) for p in report.feedback], [move(p) for p in report.plots], out_dir=new)
+                       [move(p) for p in report.feedback], [move(p) for p in report.plots], out_dir=new,
+                       notes=report.notes, summary=move(report.summary) if report.summary else None)
 
 
 def _old_name(target: Path) -> Path:
@@ -327,7 +365,7 @@ def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | 
                 job = pending.pop(0)
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=_worker_main, args=(job, feedback_dir, send),
-                                          name=f"grade-{job.student_id}")
+                                          name=f"grade-{job.key or job.student_id}")
                 process.start()
                 send.close()
                 running[receive] = _Running(job, process, receive, time.monotonic())

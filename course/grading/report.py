@@ -8,22 +8,40 @@ from pathlib import Path
 from typing import Any
 
 from course.grading.autograde import StudentResult
+from course.grading.summary import write_summary
+
+__all__ = ["NBGRADER_CSV_COLUMNS", "load_plotting", "plot_distributions", "split_name", "write_details",
+           "write_grades_csv", "write_summary"]
 
 #: The columns of nbgrader's CsvExportPlugin (``nbgrader export``), in its order.
 NBGRADER_CSV_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                         "raw_score", "late_submission_penalty", "score", "max_score")
 
 
+def split_name(name: str) -> tuple[str, str]:
+    """(first, last) of a full name as an LMS wrote it: the last word is the last name."""
+    words = name.split()
+    if len(words) < 2:
+        return name.strip(), ""
+    return " ".join(words[:-1]), words[-1]
+
+
 def write_grades_csv(results: list[StudentResult], path: Path) -> Path:
-    """One row per student, formatted as nbgrader's exporter does (``str(float)``, '' for None)."""
+    """One row per student, formatted as nbgrader's exporter does (``str(float)``, '' for None).
+
+    A field with a comma or a quote (a name, an odd id) is quoted as CSV; nbgrader writes none.
+    """
     with path.open("w", newline="") as fh:
-        fh.write(",".join(NBGRADER_CSV_COLUMNS) + "\n")
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(NBGRADER_CSV_COLUMNS)
         for r in sorted(results, key=lambda r: r.student_id):
-            row = {"assignment": r.assignment, "duedate": "", "timestamp": r.timestamp, "student_id": r.student_id,
-                   "last_name": "", "first_name": "", "email": "", "raw_score": str(float(r.score)),
-                   "late_submission_penalty": "0.0", "score": str(float(max(0.0, r.score))),
-                   "max_score": str(float(r.max_score))}
-            fh.write(",".join(row[c] for c in NBGRADER_CSV_COLUMNS) + "\n")
+            first, last = split_name(r.name)
+            penalty = float(r.late_penalty)
+            row = {"assignment": r.assignment, "duedate": r.duedate, "timestamp": r.timestamp,
+                   "student_id": r.student_id, "last_name": last, "first_name": first, "email": "",
+                   "raw_score": str(float(r.score)), "late_submission_penalty": str(penalty),
+                   "score": str(float(max(0.0, r.score - penalty))), "max_score": str(float(r.max_score))}
+            writer.writerow([row[c] for c in NBGRADER_CSV_COLUMNS])
     return path
 
 
