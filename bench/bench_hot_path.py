@@ -323,22 +323,26 @@ def main(argv: list[str] | None = None) -> int:
         ("Day 1 coordinator scenarios, per s", "scenarios", "rate", ""),
         ("load test, 10,000 requests on 100 objects, req/s", "load_test", "rate", ""),
     ]
-    head = "| measurement | " + ("before | " if "before" in trees else "") + "now | " + \
-        ("now/before | " if "before" in trees else "") + "vs wrangler dev | CPU us/req now |"
+    base = "before" in trees
+    head = ("| measurement | " + ("before | " if base else "") + "now | " + ("now/before | " if base else "")
+            + "vs wrangler dev | CPU us/req now | " + ("CPU before/now |" if base else ""))
     print("\n" + head)
     print("|" + "---|" * (head.count("|") - 1))
     for title, name, key, ref in rows:
         now, before = med("now", name, key), med("before", name, key)
         cells = [title]
-        if "before" in trees:
+        if base:
             cells.append(fmt(before))
         cells.append(fmt(now))
-        if "before" in trees:
+        if base:
             ratio = None if now is None or before is None else (before / now if key == "seconds" else now / before)
             cells.append(fmt(ratio, "x"))
         cells.append(fmt(now / wrangler[ref], "x") if ref and now and wrangler.get(ref) else "-")
-        cpu = med("now", name, "cpu_us")
-        cells.append(fmt(cpu) if cpu is not None else fmt(med("now", name, "cpu_s"), " s"))
+        cpu_key = "cpu_us" if med("now", name, "cpu_us") is not None else "cpu_s"
+        cpu_now, cpu_before = med("now", name, cpu_key), med("before", name, cpu_key)
+        cells.append(fmt(cpu_now, " s" if cpu_key == "cpu_s" else ""))
+        if base:
+            cells.append(fmt(cpu_before / cpu_now, "x") if cpu_now and cpu_before else "-")
         print("| " + " | ".join(cells) + " |")
     for route, title in (("trivial", "trivial route over HTTP (GET /), req/s"),
                          ("do", "DO read-modify-write over HTTP, req/s")):
@@ -346,15 +350,15 @@ def main(argv: list[str] | None = None) -> int:
             break
         now, before, ref = (http.get(k, {}).get(route) for k in ("now", "before", "wrangler"))
         cells = [f"{title}: course serve"]
-        if "before" in trees:
+        if base:
             cells.append(fmt(before))
         cells.append(fmt(now))
-        if "before" in trees:
+        if base:
             cells.append(fmt(now / before, "x") if now and before else "-")
-        cells += [fmt(now / ref, "x") if now and ref else "-", "-"]
+        cells += [fmt(now / ref, "x") if now and ref else "-", "-"] + (["-"] if base else [])
         print("| " + " | ".join(cells) + " |")
-        print(f"| {title}: wrangler dev | " + ("| " if "before" in trees else "") + f"{fmt(ref)} | " +
-              ("| " if "before" in trees else "") + "1.00x | - |")
+        print(f"| {title}: wrangler dev | " + ("- | " if base else "") + f"{fmt(ref)} | " +
+              ("- | " if base else "") + "1.00x | - |" + (" - |" if base else ""))
     print(f"\n{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end, "
           f"{args.duration:g} s per rate, median of {args.repeat}")
     for failure in failures:

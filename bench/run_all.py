@@ -11,6 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
+    "bench_hot_path.py",
     "bench_runtime.py",
     "bench_durable_objects.py",
     "bench_queues_cron.py",

@@ -41,12 +41,14 @@ LOCAL_CF: dict[str, Any] = {
 }
 
 
-def _url(scope: dict[str, Any]) -> str:
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+def _url(scope: dict[str, Any], host: str | None = None) -> str:
+    """The request's URL; ``host``: its Host header when the caller has decoded it already."""
+    if host is None:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host")
     scheme = scope.get("scheme", "http")
     if scheme in ("ws", "wss"):
         scheme = "http" if scheme == "ws" else "https"
-    host = headers.get("host")
     if not host:
         server = scope.get("server") or ("localhost", 8787)
         host = f"{server[0]}:{server[1]}"
@@ -146,7 +148,8 @@ class WorkerASGIApp:
         has_body = method not in ("GET", "HEAD") and (bool(body) or declared)
         try:
             cf = {**LOCAL_CF, "httpProtocol": f"HTTP/{scope.get('http_version', '1.1')}"}
-            request = Request(_url(scope), method=method, headers=headers,
+            host = next((v for k, v in reversed(headers) if k.lower() == "host"), None)
+            request = Request(_url(scope, host), method=method, headers=headers,
                               body=bytes(body) if has_body else None, cf=cf)
         except Exception as exc:  # noqa: BLE001 - a malformed request gets a 400
             await self._send_plain(send, 400, f"Bad request: {exc}\n")

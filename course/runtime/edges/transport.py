@@ -21,13 +21,16 @@ from course.runtime.edges.scheduled import ScheduledTrigger, TriggerAnswer, sche
 from course.workers.http import Request, Response
 
 
-def worker_request(request: httpx.Request, body: bytes, *, cf: dict[str, Any] | None = None) -> Request:
-    """An httpx request as the Worker sees it."""
+def worker_request(request: httpx.Request, body: bytes, *, cf: dict[str, Any] | None = None,
+                   headers: list[tuple[str, str]] | None = None) -> Request:
+    """An httpx request as the Worker sees it (``headers``: its ``multi_items()``, if already made)."""
     method = request.method.upper()
     data = body if body or method not in ("GET", "HEAD") else None
     if method in ("GET", "HEAD"):
         data = None
-    return Request(str(request.url), method=method, headers=request.headers.multi_items(), body=data, cf=cf)
+    if headers is None:
+        headers = request.headers.multi_items()
+    return Request(str(request.url), method=method, headers=headers, body=data, cf=cf)
 
 
 def httpx_response(response: Response, request: httpx.Request) -> httpx.Response:
@@ -63,9 +66,9 @@ class _WorkerTarget:
         return scheduled_trigger(request.url.path, request.url.query.decode("latin-1"),
                                  test_scheduled=self.test_scheduled)
 
-    def _dispatch(self, request: httpx.Request, body: bytes) -> Any:
+    def _dispatch(self, request: httpx.Request, body: bytes, headers: list[tuple[str, str]]) -> Any:
         """The coroutine that delivers ``request`` (its body already read) on the runtime's loop."""
-        wreq = worker_request(request, body, cf=self.cf)
+        wreq = worker_request(request, body, cf=self.cf, headers=headers)
         return self.runtime.dispatch(wreq, worker=self.worker, region=self.region)
 
 
@@ -73,8 +76,10 @@ class WorkerTransport(_WorkerTarget, httpx.BaseTransport):
     """Synchronous in-process transport to a Worker of ``runtime``."""
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        # httpx re-decodes every header on each multi_items() call: once per request is enough.
+        headers = request.headers.multi_items()
         try:
-            check_declared_length(request.headers.multi_items(), self.max_body_bytes)
+            check_declared_length(headers, self.max_body_bytes)
             counter = BodyCounter(self.max_body_bytes)
             body = b"".join(counter.add(chunk) for chunk in request.stream)  # type: ignore[union-attr]
         except RequestBodyTooLarge as exc:
@@ -83,7 +88,7 @@ class WorkerTransport(_WorkerTarget, httpx.BaseTransport):
         if trigger is not None:
             answer: TriggerAnswer = self.runtime.call(trigger.answer(self.runtime, self.worker))
             return plain_response(answer.status, answer.text, request)
-        response = self.runtime.call(self._dispatch(request, body))
+        response = self.runtime.call(self._dispatch(request, body, headers))
         return httpx_response(response, request)
 
 
@@ -91,8 +96,9 @@ class AsyncWorkerTransport(_WorkerTarget, httpx.AsyncBaseTransport):
     """Async in-process transport to a Worker of ``runtime``."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        headers = request.headers.multi_items()
         try:
-            check_declared_length(request.headers.multi_items(), self.max_body_bytes)
+            check_declared_length(headers, self.max_body_bytes)
             counter = BodyCounter(self.max_body_bytes)
             body = b"".join([counter.add(chunk) async for chunk in request.stream])  # type: ignore[union-attr]
         except RequestBodyTooLarge as exc:
@@ -101,5 +107,5 @@ class AsyncWorkerTransport(_WorkerTarget, httpx.AsyncBaseTransport):
         if trigger is not None:
             answer: TriggerAnswer = await self.runtime.call_async(trigger.answer(self.runtime, self.worker))
             return plain_response(answer.status, answer.text, request)
-        response = await self.runtime.call_async(self._dispatch(request, body))
+        response = await self.runtime.call_async(self._dispatch(request, body, headers))
         return httpx_response(response, request)
