@@ -122,7 +122,11 @@ def main() -> int:
         ("nbgrader autograde (serial)", autograde_s),
         ("nbgrader generate_assignment + autograde", nbgrader_total_s),
     ]
-    print(f"{n} submissions, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}")
+    from course.grading.boundary import boundary_status
+
+    fenced, why_not = boundary_status()
+    print(f"{n} submissions, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, Python {platform.python_version()}, "
+          f"course grade's OS boundary: {'on' if fenced else 'OFF (' + why_not + ')'}")
     print(f"{'grader':48} {'wall s':>8} {'s/student':>10} {'vs course grade':>16}")
     for name, secs in rows:
         print(f"{name:48} {secs:8.1f} {secs / n:10.2f} {secs / course_s:15.2f}x")
@@ -133,7 +137,8 @@ def main() -> int:
     out.write_text(json.dumps({"submissions": n, "jobs": args.jobs, "cpus": os.cpu_count(),
                                "course_grade_s": course_s, "nbgrader_autograde_s": autograde_s,
                                "nbgrader_generate_and_autograde_s": nbgrader_total_s,
-                               "speedup_vs_autograde": autograde_s / course_s, "scores_agree": agree}, indent=1) + "\n")
+                               "speedup_vs_autograde": autograde_s / course_s, "scores_agree": agree,
+                               "boundary": fenced}, indent=1) + "\n")
     return 0 if agree else 1
 
 
