@@ -231,6 +231,10 @@ class ObjectStorage:
         self._db.execute("ROLLBACK")
         self._in_txn = False
         self._savepoints = 0
+        # A setAlarm()/deleteAlarm() of the running alarm handler that did not commit never
+        # happened: it must not cancel that alarm's retries (one that committed changed the row,
+        # which the retry logic sees).
+        self.alarm_touched = False
         n, self.pending_writes = self.pending_writes, 0
         return n
 
