@@ -13,12 +13,14 @@ from typing import Any
 
 import httpx
 
-from course.lab import LAB_DIR
+from course.lab import LAB_DIR, MESH_DIR
 from course.runtime import DEFAULT_BASE_URL, load
 from course.runtime.edges.transport import WorkerTransport
 
 #: Environment variable naming a live lab Worker.
 URL_ENV = "COURSE_WORKER_URL"
+#: The lab Workers ``connect(lab=...)`` reaches: (project folder, environment variable of its live URL).
+LABS = {"pair": (LAB_DIR, URL_ENV), "mesh": (MESH_DIR, "COURSE_MESH_URL")}
 
 
 class EmulatorOnly(RuntimeError):
@@ -68,10 +70,16 @@ class LabClient(httpx.Client):
 
 
 def connect(url: str | None = None, *, seed: int = 0, virtual_time: bool = True, timeout: float = 30.0,
-            persist_to: str | None = None) -> LabClient:
-    """A client on the lab Worker: live at ``url`` / $COURSE_WORKER_URL, else emulated in-process."""
-    url = url or os.environ.get(URL_ENV) or None
+            persist_to: str | None = None, lab: str = "pair") -> LabClient:
+    """A client on a lab Worker: live at ``url`` (or its environment variable), else emulated in-process.
+
+    ``lab`` is ``"pair"`` (Days 1-2, $COURSE_WORKER_URL) or ``"mesh"`` (Days 3-6, $COURSE_MESH_URL).
+    """
+    if lab not in LABS:
+        raise ValueError(f"unknown lab Worker {lab!r}; expected one of {sorted(LABS)}")
+    folder, env = LABS[lab]
+    url = url or os.environ.get(env) or None
     if url:
         return LabClient(base_url=url.rstrip("/"), timeout=timeout)
-    rt = load(LAB_DIR, virtual_time=virtual_time, seed=seed, persist_to=persist_to)
+    rt = load(folder, virtual_time=virtual_time, seed=seed, persist_to=persist_to)
     return LabClient(runtime=rt, transport=WorkerTransport(rt), base_url=DEFAULT_BASE_URL, timeout=timeout)

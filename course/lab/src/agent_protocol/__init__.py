@@ -5,7 +5,7 @@ lifecycle (:class:`TaskState`, :data:`LIFECYCLE`, :mod:`course.protocol.lifecycl
 one the Day 1 exercises and checks use; the payload types and the agent state types of the
 coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`; Day 2's discovery
 (agent cards, the registry) in :mod:`course.protocol.discovery`, its pools and ephemeral task
-agents in :mod:`course.protocol.pool`.
+agents in :mod:`course.protocol.pool`; the agent mesh's states (Day 3 on) in :mod:`course.protocol.mesh`.
 """
 from .discovery import AgentCard, HeartbeatReply, RegistryEntry, RegistryListing
 from .envelope import SCHEMA_VERSION, Envelope, new_envelope
@@ -33,6 +33,18 @@ from .pair import (
     WorkerState,
     apply_operation,
 )
+from .mesh import (
+    MESH_STATE_VERSION,
+    AnalysisAgentState,
+    AnalysisJob,
+    AnalysisRequest,
+    DataAgentState,
+    Notification,
+    NotificationAgentState,
+    Record,
+    RecordWrite,
+    Subscription,
+)
 from .pool import (
     EphemeralTaskReport,
     EphemeralTaskRequest,
@@ -52,5 +64,7 @@ __all__ = [
     "AgentCard", "HeartbeatReply", "RegistryEntry", "RegistryListing",
     "EphemeralTaskReport", "EphemeralTaskRequest", "PoolConfig", "PoolState", "PoolTaskReport", "PoolTaskRequest",
     "Strategy", "ring_owner", "stable_hash",
+    "MESH_STATE_VERSION", "AnalysisAgentState", "AnalysisJob", "AnalysisRequest", "DataAgentState", "Notification",
+    "NotificationAgentState", "Record", "RecordWrite", "Subscription",
     "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
 ]
