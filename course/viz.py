@@ -571,3 +571,53 @@ def heartbeat_timeline(events: Iterable[tuple[str, float, str]], alive: dict[str
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# -- Day 3: agent state ---------------------------------------------------------------------------
+def crash_point_outcomes(points: list[str], outcomes: dict[str, list[str]], *,
+                         title: str = "what a crash right after each operation does to the task") -> Figure:
+    """One row per version of an agent, one cell per crash point: green when the task still ends
+    right, orange when a step runs twice, red when work is lost. ``outcomes`` maps a row label to
+    one of ``"ok"``, ``"twice"``, ``"lost"`` per point."""
+    colors = {"ok": "tab:green", "twice": "tab:orange", "lost": "tab:red"}
+    fig = CourseFigure(figsize=(max(7.0, 0.55 * len(points) + 3), 1.2 + 0.6 * len(outcomes)))
+    ax = fig.subplots()
+    for row, (label, cells) in enumerate(outcomes.items()):
+        for col, outcome in enumerate(cells):
+            ax.add_patch(_rectangle((col, row), colors.get(outcome, "0.8")))
+    ax.set_xlim(0, len(points))
+    ax.set_ylim(len(outcomes), 0)
+    ax.set_xticks([i + 0.5 for i in range(len(points))], [f"{i + 1}. {p}" for i, p in enumerate(points)],
+                  rotation=60, ha="right", fontsize=7)
+    ax.set_yticks([i + 0.5 for i in range(len(outcomes))], list(outcomes))
+    handles = [_rectangle((0, 0), c) for c in colors.values()]
+    ax.legend(handles, ["task right", "a step ran twice", "work lost"], loc="upper center",
+              bbox_to_anchor=(0.5, 1.35), ncol=3, fontsize=8, frameon=False)
+    ax.set_title(title, pad=28)
+    fig.subplots_adjust(left=0.22, right=0.98, bottom=0.5, top=0.72)
+    return fig
+
+
+def _rectangle(xy: tuple[float, float], color: str) -> Any:
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(xy, 1, 1, facecolor=color, edgecolor="white", linewidth=2)
+
+
+def storage_budget(sizes: dict[str, list[float]], limits: dict[str, float], *,
+                   title: str = "an agent's state against Cloudflare's limits (bytes, log scale)") -> Figure:
+    """How a state grows (one line per layout, sampled per step) against the limits it meets."""
+    fig = CourseFigure(figsize=(8, 3.6))
+    ax = fig.subplots()
+    for label, values in sizes.items():
+        ax.plot(range(1, len(values) + 1), values, marker="o", markersize=3, label=label, linewidth=2)
+    for i, (label, limit) in enumerate(limits.items()):
+        ax.axhline(limit, color=("tab:red", "tab:purple", "0.4")[i % 3], linestyle="--", linewidth=1)
+        ax.text(1, limit * 1.15, label, fontsize=8, color=("tab:red", "tab:purple", "0.4")[i % 3])
+    ax.set_yscale("log")
+    ax.set_xlabel("memories stored")
+    ax.set_ylabel("bytes")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
