@@ -37,20 +37,22 @@ class TraceEvent:
         return {"seq": self.seq, "t": round(self.t, 6), "kind": self.kind, **self.data}
 
 
+#: Value types recorded as they are (everything else goes through :func:`_jsonable`).
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
+        if _PLAIN_TYPES.issuperset(map(type, value)):  # ids, counts: copy, nothing to convert
+            return list(value)
         return [_jsonable(v) for v in value]
     if isinstance(value, (bytes, bytearray)):
         return {"bytes": len(value)}
     return repr(value)
-
-
-#: Value types recorded as they are (everything else goes through :func:`_jsonable`).
-_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def _event(seq: int, t: float, kind: str, data: dict[str, Any]) -> TraceEvent:
