@@ -621,3 +621,69 @@ def storage_budget(sizes: dict[str, list[float]], limits: dict[str, float], *,
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+# -- Day 4: Workers AI and agent reasoning -------------------------------------------------------
+def token_budget_bars(prompts: dict[str, dict[str, int]], budget: int, *,
+                      title: str = "prompt tokens by part, against the budget") -> Figure:
+    """One stacked bar per prompt (e.g. "everything" and "fitted"): tokens of each part, the budget as a line."""
+    fig = CourseFigure(figsize=(8, 2.8))
+    ax = fig.subplots()
+    parts = list(dict.fromkeys(part for sizes in prompts.values() for part in sizes))
+    colors = ["#3d85c6", "#93c47d", "#f6b26b", "#c27ba0", "#999999"]
+    for i, (label, sizes) in enumerate(prompts.items()):
+        left = 0
+        for j, part in enumerate(parts):
+            value = sizes.get(part, 0)
+            ax.barh(i, value, left=left, color=colors[j % len(colors)], label=part if i == 0 else None)
+            left += value
+        ax.text(left + 3, i, f"{left} tokens", va="center", fontsize=8)
+    ax.axvline(budget, color="#cc0000", linestyle="--", linewidth=1.5)
+    ax.text(budget, -0.6, f" budget {budget}", color="#cc0000", fontsize=8, va="bottom")
+    ax.set_yticks(range(len(prompts)), list(prompts))
+    ax.invert_yaxis()
+    ax.set_xlabel("tokens")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=len(parts), fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def model_cost_bars(costs: dict[str, float], *, unit: str = "USD per 1,000 requests",
+                    title: str = "what the same request costs on each model") -> Figure:
+    """A horizontal bar per model: its cost for the same request, cheapest first."""
+    fig = CourseFigure(figsize=(8, 2.6))
+    ax = fig.subplots()
+    ordered = sorted(costs.items(), key=lambda kv: kv[1])
+    ax.barh(range(len(ordered)), [v for _, v in ordered], color="#6fa8dc")
+    for i, (_, value) in enumerate(ordered):
+        ax.text(value, i, f" {value:.4f}", va="center", fontsize=8)
+    ax.set_yticks(range(len(ordered)), [k for k, _ in ordered], fontsize=8)
+    ax.set_xlabel(unit)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def degradation_curve(rates: list[float], shares: dict[str, list[float]], latency: list[float], *,
+                      title: str = "answers and latency as Workers AI faults rise") -> Figure:
+    """Where answers came from (stacked shares) and the mean latency (right axis) at each fault rate."""
+    fig = CourseFigure(figsize=(8, 3.4))
+    ax = fig.subplots()
+    percent = [r * 100 for r in rates]
+    ax.stackplot(percent, *shares.values(), labels=list(shares), colors=["#6aa84f", "#a4c2f4", "#ffd966", "#e06666"],
+                 alpha=0.85)
+    ax.set_xlabel("AI calls failing (%)")
+    ax.set_ylabel("share of answers")
+    ax.set_ylim(0, 1)
+    right = ax.twinx()
+    right.plot(percent, latency, color="black", marker="o", linewidth=1.5, label="mean latency (s)")
+    right.set_ylabel("mean latency (s)")
+    right.set_ylim(bottom=0)
+    handles = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper center", bbox_to_anchor=(0.5, -0.2),
+              ncol=5, fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
