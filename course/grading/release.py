@@ -15,6 +15,7 @@ import nbformat
 
 from course.grading.config import RELEASE_DIRECTORY, REPO_ROOT, SOURCE_DIRECTORY
 from course.grading.course_dir import generate
+from course.grading.project_release import is_project, render_project_release
 
 #: Notebook-level metadata kept in released notebooks (everything else is editor state).
 KEPT_NOTEBOOK_METADATA = ("kernelspec",)
@@ -43,6 +44,9 @@ def available_assignments(solutions_dir: Path) -> list[str]:
 
 def render_release(assignment: str, solutions_dir: Path) -> dict[str, bytes]:
     """The released files of ``assignment`` as {relative path: bytes}, without touching exercises/."""
+    if is_project(solutions_dir / assignment):  # a Worker project: the starter, not nbgrader's release
+        return render_project_release(solutions_dir / assignment,
+                                      notebook=lambda p: notebook_bytes(normalise(nbformat.read(p, as_version=4))))
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
         release = generate(Path(tmp), assignment, solutions_dir)
         files: dict[str, bytes] = {}
