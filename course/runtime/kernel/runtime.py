@@ -515,11 +515,11 @@ class Kernel:
         task.add_done_callback(self._background.discard)
         return task
 
-    def wait_until(self, awaitable: Awaitable[Any], *, worker: Any = None) -> None:
+    def wait_until(self, awaitable: Awaitable[Any], *, worker: Any = None) -> asyncio.Task[Any]:
         """``ctx.waitUntil``: keep ``awaitable`` running after the response."""
         name = getattr(worker, "name", None)
         self.trace.record("wait_until", worker=name)
-        self.spawn(awaitable, label=f"waitUntil({name})", worker=worker)
+        return self.spawn(awaitable, label=f"waitUntil({name})", worker=worker)
 
     def call_later(self, delay: float, callback: Callable[[], Any], *, label: str,
                    **trace: Any) -> asyncio.TimerHandle:

@@ -307,9 +307,9 @@ class ObjectClass:
                 event.future.exception()  # callers may be gone; mark it retrieved
             if event.task is not None and event.task is not asyncio.current_task():
                 event.task.cancel()
-        for task in list(live.bcw_tasks):
+        for task in [*live.bcw_tasks, *(live.ctx.background_tasks if live.ctx is not None else ())]:
             if task is not asyncio.current_task():
-                task.cancel()
+                task.cancel()  # nothing of a reset instance keeps running (its waitUntil work included)
         live.block_depth = 0
         live.open_gate()
         live.trace("do_crash", reason=reason, error=str(err), failed_events=failed, lost_writes=lost)

@@ -10,6 +10,32 @@ from course.runtime.objects.hibernation import HibernationAPI, ObjectSockets
 from course.runtime.objects.instance import LiveObject
 
 
+class InstanceStorage:
+    """``ctx.storage`` as one instance sees it: the object's storage, until the instance is gone.
+
+    The storage outlives instances (a crash or an eviction keeps it for the next one), but code
+    of a reset instance must not reach it: on Cloudflare the isolate is gone and nothing of it
+    runs. Here a leftover task of a crashed instance (a ``waitUntil``, a timer) could still hold
+    ``self.ctx``; every access through it then raises the reset error instead of writing into
+    the new instance's state.
+    """
+
+    __slots__ = ("_live", "_storage")
+
+    def __init__(self, live: LiveObject) -> None:
+        self._live = live
+        self._storage = live.storage
+
+    def __getattr__(self, name: str) -> Any:
+        if self._live.dead:
+            raise reset_error("Durable Object storage used by an instance that is no longer active "
+                              "(it was reset or evicted); the object's new instance owns the storage now.")
+        return getattr(self._storage, name)
+
+    def __repr__(self) -> str:
+        return f"<DurableObjectStorage of {self._live.label}>"
+
+
 class DurableObjectState(HibernationAPI):
     """``self.ctx`` of a Durable Object: ``id``, ``storage``, ``waitUntil``,
     ``blockConcurrencyWhile``, ``abort``, and the WebSocket hibernation API
@@ -19,13 +45,17 @@ class DurableObjectState(HibernationAPI):
         self._live = live
         self._hibernation = hibernation
         self.id = live.id
-        self.storage = live.storage
+        self.storage = InstanceStorage(live)
         self.props: dict[str, Any] = {}
+        #: ``waitUntil`` work of this instance: cancelled if the instance is reset
+        self.background_tasks: set[asyncio.Task[Any]] = set()
 
     def waitUntil(self, awaitable: Any) -> None:  # noqa: N802
         """Keep ``awaitable`` running after the current event (it does not delay the response)."""
         live = self._live
-        live.runtime.wait_until(awaitable, worker=live.host.worker)
+        task = live.runtime.wait_until(awaitable, worker=live.host.worker)
+        self.background_tasks.add(task)
+        task.add_done_callback(self.background_tasks.discard)
 
     def blockConcurrencyWhile(self, fn: Callable[[], Any]) -> "asyncio.Task[Any]":  # noqa: N802
         """Run ``fn`` with the input gate closed: no other event starts or resumes until it settles.
