@@ -17,6 +17,9 @@ SUSPICIOUS_NAMES = frozenset({
     "sqlite3", "AssertionError", "SystemExit", "os", "shutil", "open", "__subclasses__", "__globals__", "__code__",
     "__closure__", "f_back", "f_globals", "f_locals", "_getframe", "settrace", "modules", "course",
 })
+#: Names that are suspicious as bare names but ordinary methods of everyday objects:
+#: ``ctx.storage.sql.exec(...)`` (the Durable Object SQL API), ``re.compile``, ``path.open``.
+ORDINARY_METHODS = frozenset({"exec", "compile", "open"})
 
 
 def suspicious_uses(source: str) -> list[str]:
@@ -29,7 +32,7 @@ def suspicious_uses(source: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES:
             found.add(node.id)
-        elif isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_NAMES:
+        elif isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_NAMES and node.attr not in ORDINARY_METHODS:
             found.add(f".{node.attr}")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
