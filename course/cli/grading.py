@@ -9,9 +9,14 @@ from course.grading.config import CELL_TIMEOUT
 
 
 def add_check_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("check", help="run an exercise notebook and report each question's visible tests")
-    p.add_argument("notebook", type=Path, help="the exercise notebook, e.g. exercises/day1/day1_exercises.ipynb")
-    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default %(default)s)")
+    p = sub.add_parser("check", help="run an exercise notebook's visible tests, or a project's rubric on its Worker folder")
+    p.add_argument("notebook", type=Path, help="the exercise notebook, e.g. exercises/day1/day1_exercises.ipynb, "
+                                               "or a project folder, e.g. exercises/project1")
+    p.add_argument("--timeout", type=int, default=CELL_TIMEOUT,
+                   help="seconds per cell, or per rubric item of a project (default %(default)s)")
+    p.add_argument("--project", default=None, help="a project folder's rubric (default: its [tool.course] project)")
+    p.add_argument("--only", default=None, help="a project's rubric items to run, comma-separated")
+    p.add_argument("--seed", type=int, default=None, help="a project item's seed (a failure's reproduce line says it)")
     p.set_defaults(func=run_check)
 
 
@@ -19,7 +24,9 @@ def add_grade_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grade", help="autograde a class's submissions with nbgrader, in parallel")
     p.add_argument("submissions", type=Path,
                    help="<student>/<assignment>/<notebook>.ipynb folders, or a flat folder of <student>_*.ipynb")
-    p.add_argument("--assignment", required=True, help="assignment name, a folder of solutions/ (e.g. day1)")
+    p.add_argument("--assignment", default=None, help="assignment name, a folder of solutions/ (e.g. day1)")
+    p.add_argument("--project", default=None, help="grade Worker projects (folders or zips) against this project's "
+                                                    "rubric instead (e.g. project1)")
     p.add_argument("--out", required=True, type=Path, help="where grades.csv, feedback/ and plots/ go")
     p.add_argument("--jobs", type=int, default=None,
                    help="students graded at once (default: twice the CPU count, at most 32)")
@@ -44,6 +51,10 @@ def add_release_parser(sub: argparse._SubParsersAction) -> None:
 def run_check(args: argparse.Namespace) -> int:
     from course.grading.check import NotebookUnreadable, check_notebook, format_report
 
+    if args.notebook.is_dir():
+        from course.grading.project_check import run_project_check
+
+        return run_project_check(args)
     if not args.notebook.is_file():
         print(f"course check: {args.notebook} is not a file", file=sys.stderr)
         return 2
@@ -60,6 +71,13 @@ def run_grade(args: argparse.Namespace) -> int:
     from course.grading.grade import GradingInterrupted, SandboxUnavailable, grade_class
     from course.grading.submissions import SubmissionError
 
+    if args.project:
+        from course.grading.project_check import run_project_grade
+
+        return run_project_grade(args)
+    if not args.assignment:
+        print("course grade: give --assignment (notebooks) or --project (Worker projects)", file=sys.stderr)
+        return 2
     if args.jobs is not None and args.jobs < 1:
         print("course grade: --jobs must be at least 1", file=sys.stderr)
         return 2

@@ -77,7 +77,9 @@ def project_name(folder: Path | str) -> str | None:
 
 def describe_load_error(exc: BaseException, root: Path) -> str:
     """One or two lines: what failed, and where in the learner's files (never the emulator's)."""
-    text = str(exc).strip().splitlines()
+    # paths relative to the project: the learner knows them, and a grader's temporary folder
+    # must not make two runs on the same files read differently
+    text = str(exc).replace(f"{root}/", "").replace(str(root), ".").strip().splitlines()
     head = f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
     if isinstance(exc, SyntaxError) and exc.filename:
         where = Path(exc.filename)
