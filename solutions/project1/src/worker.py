@@ -29,7 +29,8 @@ class WorkerAgent(DurableObject):
                               value=apply_operation(job.operation, job.items)).model_dump(mode="json")
         # BEGIN SOLUTION
         processed = await self.ctx.storage.get("processed") or 0
-        await self.ctx.storage.put({key: report, "processed": processed + 1})
+        await self.ctx.storage.put(key, report)
+        await self.ctx.storage.put("processed", processed + 1)
         # END SOLUTION
         # STARTER: # TODO: remember this report (a duplicate must get the same one) and count the work
         return report
