@@ -5,8 +5,10 @@
   through ``PRAGMA user_version`` inside ``blockConcurrencyWhile``.
 - :class:`AnalysisAgent`: an analysis job is written to storage first (the intent log), then
   an alarm runs it: it reads each record from the data agent, keeps what it read in the same
-  write as its progress, computes, and notifies. A crash or an eviction anywhere resumes from
-  the log; the alarm is retried by the platform if it throws.
+  write as its progress, computes, asks Workers AI for a reading (Day 4, :mod:`analysis`: JSON
+  mode, validated, one retry, a second model, rules flagged ``degraded`` at the end), and
+  notifies. A crash or an eviction anywhere resumes from the log; the alarm is retried by the
+  platform if it throws.
 - :class:`NotificationAgent`: subscribers and an outbox; a notification with a key it has
   seen is not sent again (the analysis agent may retry after a crash).
 """
@@ -24,6 +26,7 @@ from agent_protocol.mesh import (
     NotificationAgentState,
     MAX_OUTBOX,
 )
+from analysis import analyse, facts
 
 #: The data agent's SQL schema version.
 DATA_SCHEMA = 1
@@ -104,15 +107,16 @@ class AnalysisAgent(DurableObject):
                 record = to_python(await data.get(record_key))
                 job["read"][record_key] = None if record is None else record["value"]
                 await self.ctx.storage.put(key, job)
-            numbers = [v for v in job["read"].values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-            job["result"] = {"records": len(job["read"]), "missing": sum(v is None for v in job["read"].values()),
-                             "numbers": len(numbers), "total": sum(numbers),
-                             "mean": (sum(numbers) / len(numbers)) if numbers else None}
+            job["result"] = facts(job["read"])
+            # The model's reading, or the rules' (degraded); a crash before the write below asks again.
+            report = await analyse(self.env.AI, job_id, job["read"])
+            job["analysis"] = report.model_dump(mode="json")
             job["status"] = "done"
             queue = [j for j in queue if j != job_id]
             await self.ctx.storage.put({key: job, "queue": queue})
             if job.get("notify"):
-                text = f"analysis {job_id}: {job['result']['records']} records, total {job['result']['total']}"
+                text = (f"analysis {job_id}: {job['result']['records']} records, total {job['result']['total']}, "
+                        f"trend {report.trend}" + (" (degraded: rule-based reading)" if report.degraded else ""))
                 await self.env.NOTIFY.getByName(job["notify"]).send({"key": f"analysis:{job_id}", "text": text})
 
     async def job(self, job_id):

@@ -7,6 +7,12 @@ resumes, and a :class:`NotificationAgentState` keeps its subscribers and an outb
 by key. Every state document carries :data:`MESH_STATE_VERSION`; the lab's mesh Worker stores
 them and answers them on ``GET /{kind}/{name}/state``. Days 4 to 6 add reasoning, protocols
 and events on top; the states stay the contract.
+
+Day 4 gives the analysis agent a model to ask: :class:`AnalysisFindings` is the JSON mode schema
+a model must meet (validated, never trusted), :class:`AnalysisReport` what the job keeps, with
+the model that answered or, when every model failed or ran out of time, the rule-based reading
+flagged ``degraded``. The models and time limits the agent works within are named here, so the
+Worker, the tests and the checks agree on them.
 """
 from __future__ import annotations
 
@@ -23,6 +29,20 @@ MAX_RECORD_BYTES = 64 * 1024
 #: Most records one analysis job reads, most notifications an outbox keeps.
 MAX_JOB_KEYS, MAX_OUTBOX = 100, 200
 JobStatus = Literal["accepted", "running", "done", "failed"]
+
+#: The Workers AI models the analysis agent asks, in order: a large model, then a small one. Both
+#: support JSON mode (https://developers.cloudflare.com/workers-ai/features/json-mode/).
+ANALYSIS_MODELS = ("@cf/meta/llama-3.3-70b-instruct-fp8-fast", "@cf/meta/llama-3.1-8b-instruct")
+#: Calls per model for one analysis: the first try and one retry after a malformed answer.
+ANALYSIS_ATTEMPTS = 2
+#: Seconds one model call may take before the agent gives up on it (Workers AI's own 3007
+#: "Request timeout" comes far later: https://developers.cloudflare.com/workers-ai/platform/errors/).
+ANALYSIS_AI_TIMEOUT = 5.0
+#: Seconds the whole model part of one analysis may take; past it the rules answer (degraded).
+ANALYSIS_BUDGET = 12.0
+#: Where a reading came from when no model's answer validated.
+RULES_SOURCE = "rules"
+Trend = Literal["rising", "falling", "flat", "mixed", "none"]
 
 
 class _Model(BaseModel):
@@ -54,6 +74,36 @@ class DataAgentState(_Model):
     bytes: int = Field(ge=0)
 
 
+class AnalysisFindings(_Model):
+    """What the analysis agent asks a model for (the JSON mode schema): a reading of a job's records.
+
+    ``anomalies`` name record keys of the job; the agent refuses any other key (a schema cannot
+    say which keys exist, the agent can).
+    """
+
+    summary: str = Field(min_length=1, max_length=600)
+    trend: Trend
+    anomalies: list[str] = Field(default_factory=list, max_length=MAX_JOB_KEYS)
+
+
+class AnalysisReport(AnalysisFindings):
+    """A job's reading as the analysis agent keeps it: the findings and where they came from.
+
+    ``source`` is the model that answered, or :data:`RULES_SOURCE`; ``degraded`` is true exactly
+    when the rules answered because no model gave a valid answer in time.
+    """
+
+    source: str = Field(min_length=1, max_length=128)
+    degraded: bool = False
+    model_calls: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _rules_are_degraded(self) -> "AnalysisReport":
+        if self.degraded != (self.source == RULES_SOURCE):
+            raise ValueError("a report is degraded exactly when the rules made it")
+        return self
+
+
 class AnalysisJob(_Model):
     """An analysis job: which records of which data agent, and what became of it (the intent log)."""
 
@@ -65,6 +115,7 @@ class AnalysisJob(_Model):
     read: dict[str, Any] = Field(default_factory=dict)
     result: dict[str, Any] | None = None
     attempts: int = Field(default=0, ge=0)
+    analysis: AnalysisReport | None = None  # Day 4: the model's reading of the records, or the rules'
 
     @model_validator(mode="after")
     def _done_has_result(self) -> "AnalysisJob":
@@ -106,6 +157,7 @@ class NotificationAgentState(_Model):
     outbox: list[Notification] = Field(default_factory=list, max_length=MAX_OUTBOX)
 
 
-__all__ = ["MAX_JOB_KEYS", "MAX_OUTBOX", "MAX_RECORD_BYTES", "MESH_STATE_VERSION", "AnalysisAgentState", "AnalysisJob",
-           "AnalysisRequest", "DataAgentState", "JobStatus", "Notification", "NotificationAgentState", "Record",
-           "RecordWrite", "Subscription"]
+__all__ = ["ANALYSIS_AI_TIMEOUT", "ANALYSIS_ATTEMPTS", "ANALYSIS_BUDGET", "ANALYSIS_MODELS", "MAX_JOB_KEYS", "MAX_OUTBOX",
+           "MAX_RECORD_BYTES", "MESH_STATE_VERSION", "RULES_SOURCE", "AnalysisAgentState", "AnalysisFindings",
+           "AnalysisJob", "AnalysisReport", "AnalysisRequest", "DataAgentState", "JobStatus", "Notification", "NotificationAgentState", "Record",
+           "RecordWrite", "Subscription", "Trend"]
