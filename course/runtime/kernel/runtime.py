@@ -15,7 +15,6 @@ the conveniences a notebook uses (clients, faults, inspection) on top of it.
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import hashlib
 import inspect
@@ -38,6 +37,7 @@ from course.workers.jsproxy import JsException
 from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding, plugins_for, unsupported_in
 from course.runtime.kernel.regions import request_region
 from course.runtime.kernel.clock import Clock, RuntimeEventLoop, bind_thread, install_time_patch
+from course.runtime.kernel.mailbox import Mailbox
 from course.runtime.kernel.cpu_limit import EXCEEDED_RESPONSE, CpuTimeLimitExceeded, LoopWatchdog, configured_cpu_ms
 from course.runtime.kernel.config import ConfigError, config_from_dict, load_config
 from course.runtime.kernel.trace import Trace
@@ -229,7 +229,7 @@ class Kernel:
 
     async def call_async(self, awaitable: Awaitable[T], *, hold: bool = True) -> T:
         """Await ``awaitable`` on the runtime's loop from any other event loop."""
-        if self._closed:
+        if self._closed or self._loop.is_closed():
             if inspect.iscoroutine(awaitable):
                 awaitable.close()
             raise RuntimeError("this runtime is closed")
@@ -607,68 +607,6 @@ class Kernel:
     def __repr__(self) -> str:
         mode = "virtual" if self.clock.virtual else "real"
         return f"<Runtime #{self.id} {mode} time, workers={list(self.workers)}>"
-
-
-class Mailbox:
-    """Callbacks handed to one event loop from other threads, with one wake-up per batch.
-
-    ``loop.call_soon_threadsafe`` writes to the loop's self-pipe on every call; with several
-    requests in flight between a caller's loop and the runtime's, each write hands the GIL to the
-    other thread and back (measured in bench/README.md). Posts that arrive while a wake-up is
-    already pending ride along with it, in order.
-
-    ``defer`` (the runtime's :meth:`Kernel.when_waiting`) postpones the wake-up itself until the
-    posting loop is about to wait: a caller woken while the runtime still has work would only
-    take the GIL from it at every SQLite call.
-    """
-
-    __slots__ = ("loop", "_items", "_wake_pending", "_defer", "__weakref__")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop,
-                 defer: Callable[[Callable[[], None]], None] | None = None) -> None:
-        self.loop = loop
-        self._items: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]] = collections.deque()
-        self._wake_pending = False
-        self._defer = defer
-
-    def post(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` on the loop soon (callable from any thread)."""
-        self._items.append((fn, args))
-        if not self._wake_pending:
-            self._wake_pending = True
-            if self._defer is not None:
-                self._defer(self._wake)
-            else:
-                self._wake()
-
-    def post_from(self, caller: asyncio.AbstractEventLoop, fn: Callable[..., Any], *args: Any) -> None:
-        """``post`` from code running on the loop ``caller``: the wake-up waits until the
-        callbacks ``caller`` is running now have run, so requests a ``gather`` starts together
-        travel together."""
-        self._items.append((fn, args))
-        if not self._wake_pending:
-            self._wake_pending = True
-            caller.call_soon(self._wake)
-
-    def _wake(self) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self._run)
-        except RuntimeError:  # the loop is closed: nothing will run these any more
-            self._wake_pending = False
-            self._items.clear()
-
-    def _run(self) -> None:
-        # Reset before draining: a post that saw the flag still set appended its item first, so
-        # this drain runs it; a post after the reset schedules a drain of its own.
-        self._wake_pending = False
-        items = self._items
-        while items:
-            fn, args = items.popleft()
-            try:
-                fn(*args)
-            except Exception as exc:  # noqa: BLE001 - one bad callback must not strand the rest
-                self.loop.call_exception_handler({"message": "callback posted to the loop failed",
-                                                  "exception": exc})
 
 
 def _settle(future: "asyncio.Future[Any]", task: "asyncio.Task[Any]") -> None:
