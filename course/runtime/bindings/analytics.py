@@ -26,6 +26,13 @@ own name, so the monitoring lesson's queries read as on Cloudflare::
 (use ``datetime('now')``-style SQLite functions on ``timestamp`` instead). Every write records an
 ``analytics_write`` trace event.
 
+The SQL API itself (https://developers.cloudflare.com/analytics/analytics-engine/sql-api/) is
+answered too, so Worker code that reads its own metrics runs unchanged: a ``fetch`` POST to
+``https://api.cloudflare.com/client/v4/accounts/<account_id>/analytics_engine/sql`` with an
+``Authorization: Bearer <token>`` header and the query as the body returns the rows in the
+ClickHouse ``FORMAT JSON`` shape (``meta``, ``data``, ``rows``). Any non-empty token is accepted
+(the emulator has no accounts); a missing one gets the API's 401.
+
 Not emulated: sampling, the 3-month retention, and the per-invocation cap on data points.
 """
 from __future__ import annotations
@@ -36,8 +43,10 @@ import re
 import sqlite3
 import threading
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from course.runtime.kernel.plugins import Plugin, ServiceSlot
+from course.workers.http import Response
 from course.workers.jsproxy import JsException
 
 from course.runtime.kernel.config import ConfigError
@@ -60,6 +69,11 @@ MAX_BLOBS_BYTES = 16 * 1024
 COLUMNS = (["dataset", "timestamp", "index1"] + [f"blob{i}" for i in range(1, MAX_BLOBS + 1)]
            + [f"double{i}" for i in range(1, MAX_DOUBLES + 1)] + ["_sample_interval"])
 TABLE = "analytics_points"
+#: Where the SQL API lives; the account id and ``/analytics_engine/sql`` follow
+#: (https://developers.cloudflare.com/analytics/analytics-engine/sql-api/).
+SQL_API_PREFIX = "https://api.cloudflare.com/client/v4/accounts"
+_SQL_API_PATH = re.compile(r"^/client/v4/accounts/[A-Za-z0-9_-]+/analytics_engine/sql/?$")
+_FORMAT_CLAUSE = re.compile(r"\s+FORMAT\s+(\w+)\s*;?\s*$", re.I)
 _DATASET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
@@ -232,11 +246,58 @@ class AnalyticsEngineDataset:
         return f"<AnalyticsEngineDataset {self._binding} -> {self._dataset}>"
 
 
+def _sql_type(values: list[Any]) -> str:
+    kinds = {type(v) for v in values if v is not None}
+    if kinds and kinds <= {int}:
+        return "UInt64"
+    if kinds and kinds <= {int, float}:
+        return "Float64"
+    return "String"
+
+
+def sql_api_answer(store: AnalyticsStore, method: str, path: str, authorization: str | None,
+                   body: str) -> tuple[int, dict[str, Any] | str]:
+    """(status, JSON body or error text) of one SQL API request, as the HTTP API answers it."""
+    if not _SQL_API_PATH.match(path):
+        return 404, f"no such API here: {path} (the emulator answers only .../analytics_engine/sql)"
+    if method != "POST":
+        return 405, "the SQL API takes the query as the body of a POST"
+    if not authorization or not authorization.startswith("Bearer ") or not authorization[7:].strip():
+        return 401, "missing Authorization: Bearer <token> header (an API token with Account Analytics Read)"
+    sql, fmt = body.strip(), "JSON"
+    found = _FORMAT_CLAUSE.search(sql)
+    if found:
+        sql, fmt = sql[:found.start()], found[1].upper()
+    if fmt != "JSON":
+        return 400, f"FORMAT {fmt}: the emulator answers FORMAT JSON only"
+    try:
+        rows = store.query(sql)
+    except ValueError as exc:
+        return 422, str(exc)
+    names = list(rows[0]) if rows else []
+    meta = [{"name": n, "type": _sql_type([r[n] for r in rows])} for n in names]
+    return 200, {"meta": meta, "data": rows, "rows": len(rows), "rows_before_limit_at_least": len(rows)}
+
+
+def _sql_api_upstream(runtime: Kernel) -> Any:
+    async def answer(request: Any) -> Response:
+        status, payload = sql_api_answer(analytics(runtime), request.method, urlsplit(request.url).path,
+                                         request.headers.get("authorization"), await request.text())
+        if isinstance(payload, str):
+            return Response(payload, status=status, headers={"content-type": "text/plain"})
+        return Response.json(payload, status=status)
+
+    return answer
+
+
 def bind(runtime: Kernel, worker: Any) -> dict[str, object]:
     """``env`` entries for each ``analytics_engine_datasets`` binding of the Worker."""
     path = worker.config.path or "<code>"
     out: dict[str, object] = {}
     store = analytics(runtime)
+    network = getattr(runtime, "network", None)
+    if hasattr(network, "upstream") and network._match(SQL_API_PREFIX + "/x/analytics_engine/sql") is None:
+        network.upstream(SQL_API_PREFIX, _sql_api_upstream(runtime))
     for i, d in enumerate(worker.config.analytics_engine_datasets):
         name = d.dataset or d.binding
         try:
