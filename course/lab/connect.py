@@ -17,10 +17,13 @@ from course.lab import LAB_DIR, MESH_DIR
 from course.runtime import DEFAULT_BASE_URL, load
 from course.runtime.edges.transport import WorkerTransport
 
+#: The production lab Worker (Day 7, Project 3): course/lab/production (wrangler.toml + src/).
+PRODUCTION_DIR = LAB_DIR / "production"
 #: Environment variable naming a live lab Worker.
 URL_ENV = "COURSE_WORKER_URL"
 #: The lab Workers ``connect(lab=...)`` reaches: (project folder, environment variable of its live URL).
-LABS = {"pair": (LAB_DIR, URL_ENV), "mesh": (MESH_DIR, "COURSE_MESH_URL")}
+LABS = {"pair": (LAB_DIR, URL_ENV), "mesh": (MESH_DIR, "COURSE_MESH_URL"),
+        "production": (PRODUCTION_DIR, "COURSE_PRODUCTION_URL")}
 
 
 class EmulatorOnly(RuntimeError):
@@ -73,7 +76,8 @@ def connect(url: str | None = None, *, seed: int = 0, virtual_time: bool = True,
             persist_to: str | None = None, lab: str = "pair") -> LabClient:
     """A client on a lab Worker: live at ``url`` (or its environment variable), else emulated in-process.
 
-    ``lab`` is ``"pair"`` (Days 1-2, $COURSE_WORKER_URL) or ``"mesh"`` (Days 3-6, $COURSE_MESH_URL).
+    ``lab`` is ``"pair"`` (Days 1-2, $COURSE_WORKER_URL), ``"mesh"`` (Days 3-6, $COURSE_MESH_URL) or
+    ``"production"`` (Day 7 and Project 3, $COURSE_PRODUCTION_URL).
     """
     if lab not in LABS:
         raise ValueError(f"unknown lab Worker {lab!r}; expected one of {sorted(LABS)}")

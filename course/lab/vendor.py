@@ -16,8 +16,9 @@ from pathlib import Path
 
 PROTOCOL_DIR = Path(__file__).resolve().parent.parent / "protocol"
 VENDORED_DIR = Path(__file__).resolve().parent / "src" / "agent_protocol"
-#: Every lab Worker's copy: the pair's (Days 1-2) and the mesh's (Days 3-6).
-VENDORED_DIRS = (VENDORED_DIR, Path(__file__).resolve().parent / "mesh" / "src" / "agent_protocol")
+#: Every lab Worker's copy: the pair's (Days 1-2), the mesh's (Days 3-6) and the production system's (Day 7).
+VENDORED_DIRS = (VENDORED_DIR, Path(__file__).resolve().parent / "mesh" / "src" / "agent_protocol",
+                 Path(__file__).resolve().parent / "production" / "src" / "agent_protocol")
 
 
 def _sources(folder: Path) -> dict[str, bytes]:
