@@ -2,6 +2,10 @@
 
 Each function takes a :class:`course.runtime.Trace` (or any iterable of its events) and works
 with the Agg backend, so notebooks, tests and graders can all call it.
+
+Why this module is long: it is the course's one gallery of figures, one small function per
+picture the lessons and feedback pages draw (a section per day); splitting it per day would
+scatter the shared helpers (``CourseFigure``, the sequence-diagram drawing) for no reader's gain.
 """
 from __future__ import annotations
 
@@ -684,6 +688,120 @@ def degradation_curve(rates: list[float], shares: dict[str, list[float]], latenc
     more = right.get_legend_handles_labels()
     ax.legend(handles[0] + more[0], handles[1] + more[1], loc="upper center", bbox_to_anchor=(0.5, -0.2),
               ncol=5, fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+# -- Day 6: event-driven coordination -------------------------------------------------------------
+def mesh_messages(messages: list[tuple[float, str, str]], *,
+                  title: str = "the mesh's WebSocket messages over time") -> Figure:
+    """One row per agent, one marker per message it received at that virtual time, coloured by
+    kind. ``messages`` is ``(t, agent, kind)``; the kinds are the legend (``"presence"``,
+    ``"event"``, ``"replayed"``, ``"held back"``...)."""
+    fig = CourseFigure(figsize=(8.5, 1.4 + 0.5 * len({a for _, a, _ in messages})))
+    ax = fig.subplots()
+    agents = sorted({a for _, a, _ in messages})
+    kinds = list(dict.fromkeys(k for _, _, k in messages))
+    colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "tab:purple", "0.4")
+    for i, kind in enumerate(kinds):
+        points = [(t, agents.index(a)) for t, a, k in messages if k == kind]
+        ax.scatter([t for t, _ in points], [y for _, y in points], s=40, marker="os^vDx"[i % 6],
+                   color=colors[i % len(colors)], label=kind, zorder=3)
+    ax.set_yticks(range(len(agents)), agents)
+    ax.set_ylim(len(agents) - 0.5, -0.5)
+    ax.set_xlabel("virtual time (s)")
+    ax.grid(axis="x", linestyle=":", linewidth=0.5)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35), ncol=min(len(kinds), 5), fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def projection_lag(times: list[float], written: list[int], projected: list[int], *,
+                   title: str = "a reader's view lags the event log (CQRS)") -> Figure:
+    """Events written to the log vs events the read model has applied, sampled over time; the
+    shaded gap is what a reader of the projection does not see yet."""
+    fig = CourseFigure(figsize=(8, 3.4))
+    ax = fig.subplots()
+    ax.step(times, written, where="post", label="events in the log (commands)", linewidth=2)
+    ax.step(times, projected, where="post", label="events in the read model (queries)", linewidth=2)
+    ax.fill_between(times, projected, written, step="post", alpha=0.2, color="tab:red", label="lag")
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel("events")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def queue_depth(times: list[float], series: dict[str, list[int]], *, faults: Iterable[tuple[float, str]] = (),
+                title: str = "queue depth and dead letters over a run with faults") -> Figure:
+    """Sampled counters of a queue run (depth, in flight, dead-lettered...), with the injected
+    faults marked as vertical lines labelled with what they were."""
+    fig = CourseFigure(figsize=(8, 3.4))
+    ax = fig.subplots()
+    for label, values in series.items():
+        ax.step(times, values, where="post", label=label, linewidth=2)
+    for t, label in faults:
+        ax.axvline(t, color="0.5", linestyle=":", linewidth=1)
+        ax.text(t, ax.get_ylim()[1] * 0.95, f" {label}", fontsize=7, color="0.3", va="top")
+    ax.set_xlabel("virtual time (s)")
+    ax.set_ylabel("messages")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+# -- Day 5: HTTP agent protocols -------------------------------------------------------------------
+def retry_herd(arrivals: dict[str, list[float]], *, bin_seconds: float = 0.25, capacity: float | None = None,
+               title: str = "retries reaching a recovering agent") -> Figure:
+    """One panel per retry policy: how many requests arrive in each ``bin_seconds`` of virtual
+    time. ``arrivals`` is ``{policy: [arrival times]}``; ``capacity`` (requests per bin) is drawn
+    as a dashed line, so the herd's spikes above it show at a glance."""
+    fig = CourseFigure(figsize=(8, 1.2 + 1.9 * len(arrivals)))
+    axes = fig.subplots(len(arrivals), 1, sharex=True, squeeze=False)[:, 0]
+    end = max((max(ts) for ts in arrivals.values() if ts), default=1.0)
+    bins = [i * bin_seconds for i in range(int(end / bin_seconds) + 2)]
+    for ax, (policy, times) in zip(axes, arrivals.items()):
+        ax.hist(times, bins=bins, color="tab:blue", alpha=0.8)
+        if capacity is not None:
+            ax.axhline(capacity, color="tab:red", linestyle="--", linewidth=1, label="what the agent can serve")
+            ax.legend(loc="upper right", fontsize=8)
+        ax.set_ylabel(f"requests per {bin_seconds:g}s", fontsize=8)
+        ax.set_title(policy, fontsize=9, loc="left")
+    axes[-1].set_xlabel("virtual time (s)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def breaker_timeline(timeline: list[tuple[float, str]], *, end: float, down: Iterable[tuple[float, float]] = (),
+                     calls: Iterable[tuple[float, bool]] = (),
+                     title: str = "a circuit breaker's state under a failure schedule") -> Figure:
+    """The breaker's state (closed / half-open / open) as a step line over virtual time, the
+    windows in which the downstream agent was failing shaded, and each call marked as let through
+    (dot) or refused (cross). ``timeline`` is ``[(time, state)]`` at every transition."""
+    levels = {"closed": 0, "half-open": 1, "open": 2}
+    fig = CourseFigure(figsize=(8.5, 3.0))
+    ax = fig.subplots()
+    for a, b in down:
+        ax.axvspan(a, b, color="tab:red", alpha=0.12)
+    xs = [t for t, _ in timeline] + [end]
+    ys = [levels[s] for _, s in timeline] + [levels[timeline[-1][1]]]
+    ax.step(xs, ys, where="post", linewidth=2, color="tab:blue", label="breaker state")
+    calls = list(calls)
+    if calls:
+        ax.scatter([t for t, ok in calls if ok], [-0.35] * sum(1 for _, ok in calls if ok), s=14, color="tab:green",
+                   label="call let through")
+        ax.scatter([t for t, ok in calls if not ok], [-0.35] * sum(1 for _, ok in calls if not ok), s=18,
+                   marker="x", color="tab:red", label="call refused")
+    ax.set_yticks([0, 1, 2], ["closed", "half-open", "open"])
+    ax.set_ylim(-0.6, 2.4)
+    ax.set_xlim(0, end)
+    ax.set_xlabel("virtual time (s)  (shaded: the downstream agent is failing)")
+    ax.legend(loc="upper right", fontsize=7, ncol=3)
     ax.set_title(title)
     fig.tight_layout()
     return fig

@@ -69,6 +69,16 @@ from .pool import (
     ring_owner,
     stable_hash,
 )
+from .events import (  # Day 6: the mesh's events, their upcaster, replay
+    AlertBoard,
+    MeshEvent,
+    StoredEvent,
+    UnknownEventVersion,
+    parse_event,
+    project_alerts,
+    replay,
+    upcast_event,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "Envelope", "new_envelope", "AgentKind", "CoordinatorState", "LogEntry",
@@ -82,4 +92,6 @@ __all__ = [
     "PROBLEM_JSON", "TERMINAL_STATES", "WELL_KNOWN_AGENT_CARD", "A2AAgentCard", "A2ATask", "A2ATaskState",
     "AgentSkill", "ProblemDetails", "openapi_document", "problem",
     "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
+    "AlertBoard", "MeshEvent", "StoredEvent", "UnknownEventVersion", "parse_event", "project_alerts", "replay",
+    "upcast_event",
 ]

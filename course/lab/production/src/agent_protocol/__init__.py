@@ -56,6 +56,16 @@ from .pool import (
     ring_owner,
     stable_hash,
 )
+from .events import (  # Day 6: the mesh's events, their upcaster, replay
+    AlertBoard,
+    MeshEvent,
+    StoredEvent,
+    UnknownEventVersion,
+    parse_event,
+    project_alerts,
+    replay,
+    upcast_event,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "Envelope", "new_envelope", "AgentKind", "CoordinatorState", "LogEntry",
@@ -67,4 +77,6 @@ __all__ = [
     "MESH_STATE_VERSION", "AnalysisAgentState", "AnalysisJob", "AnalysisRequest", "DataAgentState", "Notification",
     "NotificationAgentState", "Record", "RecordWrite", "Subscription",
     "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
+    "AlertBoard", "MeshEvent", "StoredEvent", "UnknownEventVersion", "parse_event", "project_alerts", "replay",
+    "upcast_event",
 ]
