@@ -8,7 +8,7 @@ Routes (JSON unless said):
   POST /signed/tasks               a SignedTask, accepted only with a valid signature, fresh timestamp, new nonce
   POST /counters/{name}/hit        add 1 to a counter sharded over ?shards=N objects (by ?key=)
   GET  /counters/{name}            a sharded counter's exact total (?shards=N)
-  GET  /coordinator/ping           one round trip to the coordinator, placed by ?hint= (default COORDINATOR_HINT)
+  GET  /coordinator/ping           one round trip to the coordinator placed by ?hint=, failing over to ?fallback=
   GET  /config/{key}               a configuration value from KV (as this region sees it)
   PUT  /config/{key}               write one (text body)
   GET  /monitor.json               per-agent traffic, errors, p50/p99, SLOs and alerts, from Analytics Engine
@@ -186,9 +186,20 @@ class Default(WorkerEntrypoint):
         hint = query.get("hint", self.env.COORDINATOR_HINT)
         if hint not in REGIONS:
             return error(400, f"hint must be one of {', '.join(REGIONS)}")
+        fallback = query.get("fallback")
+        if fallback is not None and fallback not in REGIONS:
+            return error(400, f"fallback must be one of {', '.join(REGIONS)}")
         started = time.time()
-        await self.env.COORDINATOR.getByName(f"coordinator-{hint}", locationHint=hint).ping()
-        return Response.json({"hint": hint, "ms": round((time.time() - started) * 1000, 3)})
+        for region in (hint, fallback):
+            if region is None:
+                break
+            try:
+                await self.env.COORDINATOR.getByName(f"coordinator-{region}", locationHint=region).ping()
+            except Exception as exc:  # the region is cut off: fail over if a fallback was named
+                failure = str(exc)
+                continue
+            return Response.json({"hint": hint, "served_by": region, "ms": round((time.time() - started) * 1000, 3)})
+        return error(503, f"coordinator unreachable: {failure}", hint=hint)
 
     async def config_get(self, request, query, name):
         value = await self.env.CONFIG.get(name)

@@ -115,7 +115,8 @@ def check_signature(secret: str, method: str, path: str, body: bytes | str, *, s
     except ValueError:
         return "malformed timestamp: whole seconds since the epoch expected"
     if abs(now - sent) > max_skew:
-        return f"stale: the timestamp is {now - sent:+.0f} s from this agent's clock (at most {max_skew:g} s)"
+        side = "behind" if now > sent else "ahead of"
+        return f"stale: the timestamp is {abs(now - sent):.0f} s {side} this agent's clock (at most {max_skew:g} s)"
     expected = sign(secret, method, path, body, sent, nonce)
     if not hmac.compare_digest(expected, signature.lower()):
         return "bad signature: the method, path, body, timestamp or nonce was changed, or the key is wrong"
