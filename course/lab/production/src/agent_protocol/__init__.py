@@ -5,8 +5,21 @@ lifecycle (:class:`TaskState`, :data:`LIFECYCLE`, :mod:`course.protocol.lifecycl
 one the Day 1 exercises and checks use; the payload types and the agent state types of the
 coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`; Day 2's discovery
 (agent cards, the registry) in :mod:`course.protocol.discovery`, its pools and ephemeral task
-agents in :mod:`course.protocol.pool`; the agent mesh's states (Day 3 on) in :mod:`course.protocol.mesh`.
+agents in :mod:`course.protocol.pool`; the agent mesh's states (Day 3 on) in :mod:`course.protocol.mesh`; agents
+as HTTP APIs (Day 5: A2A-style agent cards, tasks, problem details, OpenAPI) in :mod:`course.protocol.agent_api`.
 """
+from .agent_api import (
+    PROBLEM_JSON,
+    TERMINAL_STATES,
+    WELL_KNOWN_AGENT_CARD,
+    A2AAgentCard,
+    A2ATask,
+    A2ATaskState,
+    AgentSkill,
+    ProblemDetails,
+    openapi_document,
+    problem,
+)
 from .discovery import AgentCard, HeartbeatReply, RegistryEntry, RegistryListing
 from .envelope import SCHEMA_VERSION, Envelope, new_envelope
 from .lifecycle import (
@@ -76,6 +89,8 @@ __all__ = [
     "Strategy", "ring_owner", "stable_hash",
     "MESH_STATE_VERSION", "AnalysisAgentState", "AnalysisJob", "AnalysisRequest", "DataAgentState", "Notification",
     "NotificationAgentState", "Record", "RecordWrite", "Subscription",
+    "PROBLEM_JSON", "TERMINAL_STATES", "WELL_KNOWN_AGENT_CARD", "A2AAgentCard", "A2ATask", "A2ATaskState",
+    "AgentSkill", "ProblemDetails", "openapi_document", "problem",
     "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
     "AlertBoard", "MeshEvent", "StoredEvent", "UnknownEventVersion", "parse_event", "project_alerts", "replay",
     "upcast_event",
