@@ -10,6 +10,10 @@ Routes (all JSON):
   GET  /analysis/{name}/state                 the analysis agent's AnalysisAgentState
   POST /notify/{name}/subscriptions           add a Subscription
   GET  /notify/{name}/state                   the notification agent's NotificationAgentState
+  GET  /.well-known/agent-card.json           Day 5: the mesh's A2A-style agent card (agent_api.py)
+  GET  /openapi.json                          Day 5: the OpenAPI document of the agent API
+  POST /agents/analysis/{name}/tasks          Day 5: an analysis job as an A2A task (202, problem details)
+  GET  /agents/analysis/{name}/tasks/{id}     Day 5: the task: submitted, working, completed, failed
 """
 import json
 import re
@@ -18,6 +22,7 @@ from urllib.parse import urlparse
 from pydantic import ValidationError
 from workers import Response, WorkerEntrypoint
 
+import agent_api
 from agents import AnalysisAgent, DataAgent, NotificationAgent  # noqa: F401  (exported Durable Object classes)
 from agent_protocol.mesh import MAX_RECORD_BYTES, AnalysisRequest, RecordWrite, Subscription
 
@@ -47,6 +52,8 @@ def to_python(value):
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         path = urlparse(request.url).path
+        if agent_api.handles(path):
+            return await agent_api.handle(self, request)
         allowed = []
         for method, pattern, handler in ROUTES:
             match = re.match(pattern, path)
