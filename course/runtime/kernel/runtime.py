@@ -41,7 +41,7 @@ from course.runtime.kernel.mailbox import Mailbox
 from course.runtime.kernel.cpu_limit import EXCEEDED_RESPONSE, CpuTimeLimitExceeded, LoopWatchdog, configured_cpu_ms
 from course.runtime.kernel.config import ConfigError, config_from_dict, load_config
 from course.runtime.kernel.trace import Trace
-from course.runtime.kernel.worker import Worker, _positional_arity, call_relaxed, import_main, install_handler_imports
+from course.runtime.kernel.worker import Worker, call_relaxed, import_main, install_handler_imports, relaxed_args
 
 T = TypeVar("T")
 
@@ -53,27 +53,6 @@ _runtime_ids = itertools.count(1)
 #: What workerd answers when a request's handler waits on something that can never happen.
 NEVER_RESPONDS = ("The script will never generate a response: the handler is waiting on something "
                   "that no timer, I/O or other request can ever complete.")
-
-
-#: Positional arity of the handlers called so far, by function (bound methods by their function):
-#: ``inspect.signature`` costs about 30 us a call, and the same few handlers run on every request.
-_ARITY: dict[Any, tuple[int | None]] = {}
-_ARITY_CACHE_MAX = 4096
-
-
-def relaxed_args(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The leading ``args`` that ``fn`` accepts, as ``call_relaxed`` passes them (memoised)."""
-    func = getattr(fn, "__func__", None)
-    key = (func, True) if func is not None else fn
-    try:
-        arity = _ARITY[key][0]
-    except (KeyError, TypeError):  # TypeError: an unhashable callable; compute each time
-        arity = _positional_arity(fn)
-        if type(fn).__name__ in ("function", "method"):
-            if len(_ARITY) >= _ARITY_CACHE_MAX:
-                _ARITY.clear()
-            _ARITY[key] = (arity,)
-    return args if arity is None else args[:arity]
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,45 @@ def _positional_arity(fn: Callable[..., Any]) -> int | None:
     return n
 
 
+#: Positional arity of the handlers called so far, by function (bound methods by their function):
+#: ``inspect.signature`` costs about 30 us a call, and the same few handlers run on every request.
+_ARITY: dict[Any, tuple[int | None]] = {}
+_ARITY_CACHE_MAX = 4096
+
+
+def relaxed_args(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The leading ``args`` that ``fn`` accepts, as ``call_relaxed`` passes them (memoised)."""
+    func = getattr(fn, "__func__", None)
+    key = (func, True) if func is not None else fn
+    try:
+        arity = _ARITY[key][0]
+    except (KeyError, TypeError):  # TypeError: an unhashable callable; compute each time
+        arity = _positional_arity(fn)
+        if type(fn).__name__ in ("function", "method"):
+            if len(_ARITY) >= _ARITY_CACHE_MAX:
+                _ARITY.clear()
+            _ARITY[key] = (arity,)
+    return args if arity is None else args[:arity]
+
+
+def _accepts_event_env_ctx(method: Callable[..., Any]) -> bool:
+    """Whether ``method(event, None, None)`` binds (memoised like :func:`relaxed_args`)."""
+    func = getattr(method, "__func__", None)
+    key = (func, "event") if func is not None else None
+    if key is not None and key in _ARITY:
+        return bool(_ARITY[key][0])
+    try:
+        inspect.signature(method).bind(None, None, None)
+        ok = True
+    except TypeError:
+        ok = False
+    except ValueError:  # no signature to read (a builtin): let the call itself decide
+        ok = True
+    if key is not None:
+        _ARITY[key] = (int(ok),)
+    return ok
+
+
 async def _bridge_for_sync_code() -> None:
     """Let the running Worker's synchronous code wait on the loop (``pyodide.ffi.run_sync``,
     ``requests``, WSGI apps) if that Worker uses any: see :func:`needs_sync_bridge`."""
@@ -224,8 +263,7 @@ async def _bridge_for_sync_code() -> None:
 async def call_relaxed(fn: Callable[..., Any], *args: Any) -> Any:
     """Call ``fn`` with as many of ``args`` as it accepts; await the result if needed."""
     await _bridge_for_sync_code()
-    arity = _positional_arity(fn)
-    result = fn(*(args if arity is None else args[:arity]))
+    result = fn(*relaxed_args(fn, args))
     if inspect.isawaitable(result):
         result = await result
     return result
@@ -251,9 +289,7 @@ class EntrypointEventHandler:
         self.class_name, self.kind, self.method = class_name, kind, method
 
     async def __call__(self, event: Any, env: Any = None, ctx: Any = None) -> Any:
-        try:
-            inspect.signature(self.method).bind(event, None, None)
-        except TypeError:
+        if not _accepts_event_env_ctx(self.method):
             arg = "batch" if self.kind == "queue" else "controller"
             raise TypeError(
                 f"{self.class_name}.{self.kind}{inspect.signature(self.method)} cannot be called as workerd "
