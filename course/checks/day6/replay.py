@@ -1,4 +1,4 @@
-"""Question 2, event replay: a read model rebuilt from a log that arrives with duplicates, out of order, late.
+"""Question 3, event replay: a read model rebuilt from a log that arrives with duplicates, out of order, late.
 
 The learner writes ``replay(records, snapshot=None, until=None)`` (the board for a log: from
 ``snapshot`` or empty, applying each ``seq`` after the snapshot's ``last_seq`` once, in ``seq``
