@@ -1,0 +1,99 @@
+"""A fixed class of Day 7 submissions: the solution, the release, and one per kind of mistake.
+
+Each faulty student is the solution with one source edit (:data:`EDITS`), so each fails for
+one reason a real learner could have: a hop that forwards the header it received, a verifier
+that remembers refused nonces, one that forgets nothing but accepts replays, an alert on the
+last sample alone, a placement for the busiest region, shards planned without headroom, a
+shedder whose liveness fails under load. The notebooks are committed under
+``fixtures/day7_class/submissions/`` (flat LMS layout) with the grades they must get
+(``fixtures/day7_class/grades.csv``). Regenerate (only if the class itself should change) with
+``python tests/grading/day7_class.py``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION_NB = ROOT / "solutions" / "day7" / "day7_exercises.ipynb"
+EXERCISE_NB = ROOT / "exercises" / "day7" / "day7_exercises.ipynb"
+CLASS_DIR = Path(__file__).resolve().parent / "fixtures" / "day7_class" / "submissions"
+EXPECTED_GRADES = CLASS_DIR.parent / "grades.csv"
+
+#: {student: {answer cell: [(old text, new text), ...]}}: each edit must match the solution once.
+EDITS: dict[str, dict[str, list[tuple[str, str]]]] = {
+    # Q1: the received traceparent is passed on unchanged: every agent claims the client as its parent
+    "trace-forwards-inbound": {"q1_trace": [
+        ("    outbound[TRACEPARENT] = ctx.traceparent()\n", "    outbound[TRACEPARENT] = header or ctx.traceparent()\n")]},
+    # Q2: the nonce is remembered before the signature is checked: a forged copy burns the genuine request
+    "signing-burns-nonce": {"q2_signing": [
+        ("        nonce = headers.get(NONCE_HEADER)\n",
+         "        nonce = headers.get(NONCE_HEADER)\n        if nonce in self.seen:\n"
+         "            return \"replay\"\n        self.seen[nonce] = now\n")]},
+    # Q2: no memory of nonces: a replay within the window is accepted
+    "signing-no-replay-memory": {"q2_signing": [
+        ("        self.seen[nonce] = now\n        return None\n", "        return None\n")]},
+    # Q3: the last sample's ratio alone, no window: a blip pages someone
+    "alert-last-sample": {"q3_alert": [
+        ("        total = sum(r for _, r, _ in self.window)\n        failed = sum(e for _, _, e in self.window)\n",
+         "        total = max(requests, MIN_REQUESTS)\n        failed = errors\n")]},
+    # Q4: the object goes where most traffic is, whatever the tail
+    "placement-busiest-region": {"q4_placement": [
+        ("    best = min(REGIONS, key=p99)\n", "    best = max(traffic, key=traffic.get)\n")]},
+    # Q5: shards planned at 100 % of the limit: hashing sends one over it
+    "sharding-no-headroom": {"q5_sharding": [
+        ("(PER_OBJECT_LIMIT * TARGET_UTILISATION)", "PER_OBJECT_LIMIT")]},
+    # Q6: liveness reports the overload: the platform would restart a busy Worker
+    "shedding-liveness-fails": {"q6_shedding": [
+        ("    def alive(self, now):\n        ### BEGIN SOLUTION\n        return True\n",
+         "    def alive(self, now):\n        ### BEGIN SOLUTION\n        return self.ready(now)\n")]},
+}
+
+
+def solution_answers() -> dict[str, str]:
+    """{answer cell grade_id: source} of the solution notebook (code answers only)."""
+    nb = json.loads(SOLUTION_NB.read_text())
+    return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
+            if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"}
+
+
+def answered(answers: dict[str, str]) -> str:
+    """The released notebook with ``answers`` typed into its answer cells, as a learner would."""
+    nb = json.loads(EXERCISE_NB.read_text())
+    for cell in nb["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    return json.dumps(nb, indent=1, sort_keys=True) + "\n"
+
+
+def edited(student: str) -> dict[str, str]:
+    answers = solution_answers()
+    for cell, edits in EDITS[student].items():
+        for old, new in edits:
+            if answers[cell].count(old) != 1:
+                raise ValueError(f"{student}: {old!r} does not occur exactly once in {cell}")
+            answers[cell] = answers[cell].replace(old, new)
+    return answers
+
+
+def class_notebooks() -> dict[str, str]:
+    """{student: notebook text} for the whole class."""
+    notebooks = {"correct": answered(solution_answers()), "blank": EXERCISE_NB.read_text()}
+    notebooks.update({student: answered(edited(student)) for student in EDITS})
+    return notebooks
+
+
+def write_class(folder: Path = CLASS_DIR) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for student, text in class_notebooks().items():
+        path = folder / f"{student}_day7_exercises.ipynb"
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_class():
+        print(path.relative_to(ROOT))
