@@ -17,7 +17,7 @@ import threading
 import time as _time
 from typing import Any, Callable
 
-from course.runtime.kernel.cpu_limit import LoopWatchdog, WatchedSelector
+from course.runtime.kernel.cpu_limit import LoopWatchdog, SelectorWrapper, WatchedSelector
 
 #: Wall-clock instant that virtual time starts from: 2026-01-01T00:00:00Z. Fixed so that the
 #: same seed and inputs give the same trace, timestamps included.
@@ -239,24 +239,15 @@ def _nothing() -> None:
     return None
 
 
-class _VirtualSelector(selectors.BaseSelector):
+class _VirtualSelector(SelectorWrapper):
     """Wraps the loop's selector: when idle on virtual time, move the clock, don't block."""
 
     def __init__(self, inner: selectors.BaseSelector, clock: Clock,
                  before_wait: Callable[[], None] | None = None) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._clock = clock
         #: called at the top of every select (the loop ran what was ready): see Kernel.when_waiting
         self._before_wait = before_wait or _nothing
-
-    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
-        return self._inner.register(fileobj, events, data)
-
-    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
-        return self._inner.unregister(fileobj)
-
-    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
-        return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list:
         self._before_wait()
@@ -287,15 +278,6 @@ class _VirtualSelector(selectors.BaseSelector):
                 clock.runtime._fail_stalled_callers()
             return []
         return self._inner.select(None)
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def get_key(self, fileobj: Any) -> selectors.SelectorKey:
-        return self._inner.get_key(fileobj)
-
-    def get_map(self) -> Any:
-        return self._inner.get_map()
 
 
 class _RealTimeSelector(_VirtualSelector):

@@ -98,12 +98,14 @@ class LoopWatchdog:
                                                        ctypes.py_object(CpuTimeLimitExceeded))
 
 
-class WatchedSelector(selectors.BaseSelector):
-    """The loop's selector, telling the watchdog when the loop waits and when it runs code."""
+class SelectorWrapper(selectors.BaseSelector):
+    """A selector that hands everything to ``inner`` except what a subclass changes (``select``).
 
-    def __init__(self, inner: selectors.BaseSelector, watchdog: LoopWatchdog) -> None:
+    The runtime's loop stacks these: virtual or real time (kernel/clock.py), then the watchdog.
+    """
+
+    def __init__(self, inner: selectors.BaseSelector) -> None:
         self._inner = inner
-        self._watchdog = watchdog
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -115,11 +117,7 @@ class WatchedSelector(selectors.BaseSelector):
         return self._inner.modify(fileobj, events, data)
 
     def select(self, timeout: float | None = None) -> list:
-        self._watchdog.wait_begins()
-        try:
-            return self._inner.select(timeout)
-        finally:
-            self._watchdog.wait_ends()
+        return self._inner.select(timeout)
 
     def close(self) -> None:
         self._inner.close()
@@ -129,3 +127,18 @@ class WatchedSelector(selectors.BaseSelector):
 
     def get_map(self) -> Any:
         return self._inner.get_map()
+
+
+class WatchedSelector(SelectorWrapper):
+    """The loop's selector, telling the watchdog when the loop waits and when it runs code."""
+
+    def __init__(self, inner: selectors.BaseSelector, watchdog: LoopWatchdog) -> None:
+        super().__init__(inner)
+        self._watchdog = watchdog
+
+    def select(self, timeout: float | None = None) -> list:
+        self._watchdog.wait_begins()
+        try:
+            return self._inner.select(timeout)
+        finally:
+            self._watchdog.wait_ends()
