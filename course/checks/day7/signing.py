@@ -140,7 +140,7 @@ def signing_case(seed: int, kind: str) -> SigningCase:
                             f"sender clock {'ahead' if sign_ > 0 else 'behind'} by more than {skew} s")]
             t += 1
         else:  # burn
-            forged = replace(genuine, at=t - 0.5, body=genuine.body + " ", note="a forged copy with the next nonce")
+            forged = replace(genuine, at=t - 0.5, body=genuine.body + " ", note="a forged copy carrying the genuine request's nonce")
             out += [forged, genuine]
     out = [replace(r, at=round(r.at, 3)) for r in out]  # the message log shows milliseconds
     return SigningCase(kind, tuple(sorted(out, key=lambda r: r.at)))
