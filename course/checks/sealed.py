@@ -32,7 +32,7 @@ import os
 import sys
 import types
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, get_origin
 
 #: The audit event that asks the grading kernel's guard to check and repair the grading code now.
 VERIFY_EVENT = "course.grading.verify"
@@ -249,7 +249,9 @@ def _differences(name: str, live: types.ModuleType, fresh: dict[str, Any], data:
                         found.append(f"{where}.{attr} was replaced")
         elif not data:
             continue
-        elif isinstance(want, _TYPE_ALIASES):  # ``Arrow = tuple[...]``, ``Fault = A | B``: fresh args, same names
+        elif isinstance(want, _TYPE_ALIASES) or get_origin(want) is not None:
+            # ``Arrow = tuple[...]``, ``Fault = A | B``, ``Store = Literal[...]``: a fresh copy may be
+            # a new object (typing's cache of Literal/Union forms is bounded), same names and args.
             if type(got) is not type(want) or repr(got) != repr(want):
                 found.append(f"{where} was replaced")
         elif isinstance(want, (types.ModuleType, types.FunctionType, type)) or callable(want):

@@ -49,3 +49,18 @@ def test_a_patched_method_of_a_harness_class_is_caught(monkeypatch: pytest.Monke
         verify("day1")
     monkeypatch.undo()
     verify("day1")
+
+
+@pytest.mark.parametrize("day", ["day1", "day2"])
+def test_type_aliases_recreated_after_typings_cache_is_evicted_are_not_tampering(day):
+    """``Store = Literal[...]`` re-executed after typing's bounded cache dropped it is a new
+    object with the same meaning; a long test run (or a big notebook) evicts that cache."""
+    import importlib
+    import typing
+
+    from course.checks.sealed import verify
+
+    importlib.import_module(f"course.checks.{day}.design")  # the live aliases exist before eviction
+    for clear in typing._cleanups:  # what eviction does, all at once
+        clear()
+    verify(day)  # raises GradingCodeModified on a difference
