@@ -49,15 +49,21 @@ class RacingDb:
     def __init__(self, raw: sqlite3.Connection, log: MessageLog, worker: str, now: float, race: bool) -> None:
         self._raw, self._log, self._worker, self._now, self._race = raw, log, worker, now, race
         self.rival: str | None = None
+        self.lines: list[tuple[Any, ...]] = []  # logged by flush(): an idle poll that found nothing stays quiet
+
+    def flush(self) -> None:
+        for line in self.lines:
+            self._log.record(*line)
+        self.lines = []
 
     def execute(self, sql: str, params: Any = ()) -> Any:
-        self._log.record(self._now, self._worker, "d1", "execute", " ".join(str(sql).split())[:110] + f" {tuple(params)}")
+        self.lines.append((self._now, self._worker, "d1", "execute", " ".join(str(sql).split())[:110] + f" {tuple(params)}"))
         cursor = self._raw.execute(sql, params)
         if self._race and self.rival is None and str(sql).lstrip().upper().startswith("SELECT"):
             rows = cursor.fetchall()
             self.rival = _rival_claim(self._raw, self._now) or ""
-            self._log.record(self._now, RIVAL, "d1", "claim", f"took {self.rival or 'nothing'} (between your "
-                             f"statements) and finished it at once", "race")
+            self.lines.append((self._now, RIVAL, "d1", "claim", f"took {self.rival or 'nothing'} (between your "
+                               f"statements) and finished it at once", "race"))
             return _Rows(rows)
         return cursor
 
@@ -125,7 +131,9 @@ class LeaseCase(Case):
                 continue
             db = RacingDb(raw, log, worker, at, race=races > 0)
             task = claim(db, worker, at)
-            log.record(at, "d1", worker, "claimed", repr(task))
+            db.lines.append((at, "d1", worker, "claimed", repr(task)))
+            if task is not None or db.rival is not None or at == self.plan[WORKERS.index(worker)][0]:
+                db.flush()
             if db.rival is not None:
                 races -= 1
             if db.rival:
@@ -133,6 +141,7 @@ class LeaseCase(Case):
             if task is None:
                 free = [t for t in self._all() if t not in done and (t not in holds or holds[t][1] <= at)]
                 if free:
+                    db.flush()
                     raise CaseFailed(f"claim(db, {worker!r}, now={at:g}) returned None, but {free[0]} is claimable "
                                      f"(queued, or its lease expired)")
                 if any(t not in done for t in self._all()):
@@ -166,6 +175,7 @@ class LeaseCase(Case):
             allowed = task not in done and holder == worker and at < until
             db = RacingDb(raw, log, worker, at, race=False)
             got = complete(db, task, worker, at)
+            db.flush()
             note = " (delivered again)" if attempt else ""
             log.record(at, "d1", worker, "completed", f"{task} -> {got!r}{note}")
             if got is True and not allowed:
