@@ -10,8 +10,9 @@ change) with ``python tests/grading/day4_class.py``.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+from edited_class import EditedClass
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION_NB = ROOT / "solutions" / "day4" / "day4_exercises.ipynb"
@@ -54,48 +55,9 @@ EDITS: dict[str, dict[str, list[tuple[str, str]]]] = {
 }
 
 
-def solution_answers() -> dict[str, str]:
-    """{answer cell grade_id: source} of the solution notebook (code answers only)."""
-    nb = json.loads(SOLUTION_NB.read_text())
-    return {c["metadata"]["nbgrader"]["grade_id"]: "".join(c["source"]) for c in nb["cells"]
-            if c["metadata"].get("nbgrader", {}).get("solution") and c["cell_type"] == "code"}
-
-
-def answered(answers: dict[str, str]) -> str:
-    """The released notebook with ``answers`` typed into its answer cells, as a learner would."""
-    nb = json.loads(EXERCISE_NB.read_text())
-    for cell in nb["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell["source"] = answers[grade_id]
-    return json.dumps(nb, indent=1, sort_keys=True) + "\n"
-
-
-def edited(student: str) -> dict[str, str]:
-    answers = solution_answers()
-    for cell, edits in EDITS[student].items():
-        for old, new in edits:
-            if answers[cell].count(old) != 1:
-                raise ValueError(f"{student}: {old!r} does not occur exactly once in {cell}")
-            answers[cell] = answers[cell].replace(old, new)
-    return answers
-
-
-def class_notebooks() -> dict[str, str]:
-    """{student: notebook text} for the whole class."""
-    notebooks = {"correct": answered(solution_answers()), "blank": EXERCISE_NB.read_text()}
-    notebooks.update({student: answered(edited(student)) for student in EDITS})
-    return notebooks
-
-
-def write_class(folder: Path = CLASS_DIR) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for student, text in class_notebooks().items():
-        path = folder / f"{student}_day4_exercises.ipynb"
-        path.write_text(text)
-        written.append(path)
-    return written
+CLASS = EditedClass("day4", EDITS, CLASS_DIR)
+solution_answers, answered, edited = CLASS.solution_answers, CLASS.answered, CLASS.edited
+class_notebooks, write_class = CLASS.class_notebooks, CLASS.write_class
 
 
 if __name__ == "__main__":
