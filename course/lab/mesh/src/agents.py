@@ -10,7 +10,9 @@
   notifies. A crash or an eviction anywhere resumes from the log; the alarm is retried by the
   platform if it throws.
 - :class:`NotificationAgent`: subscribers and an outbox; a notification with a key it has
-  seen is not sent again (the analysis agent may retry after a crash).
+  seen is not sent again (the analysis agent may retry after a crash). Day 6: it keeps an
+  event log (:mod:`event_log`), and each new notification is published to the ``mesh-events``
+  queue as an ``alert_raised`` event, which the Worker's consumer appends to that log.
 """
 import json
 import time
@@ -27,6 +29,7 @@ from agent_protocol.mesh import (
     MAX_OUTBOX,
 )
 from analysis import analyse, facts
+from event_log import NotificationEventLog
 
 #: The data agent's SQL schema version.
 DATA_SCHEMA = 1
@@ -127,7 +130,7 @@ class AnalysisAgent(DurableObject):
         return AnalysisAgentState(name=name, jobs={k[4:]: v["status"] for k, v in to_python(jobs).items()}).model_dump()
 
 
-class NotificationAgent(DurableObject):
+class NotificationAgent(NotificationEventLog, DurableObject):
     async def subscribe(self, subscriber):
         subscribers = (await self.ctx.storage.get("subscribers")) or []
         if subscriber not in subscribers:
@@ -144,6 +147,11 @@ class NotificationAgent(DurableObject):
         note.to = (await self.ctx.storage.get("subscribers")) or []
         outbox = (outbox + [note.model_dump(mode="json")])[-MAX_OUTBOX:]  # a size budget: the oldest go first
         await self.ctx.storage.put("outbox", outbox)
+        # Published after the outbox write: a crash in between is a notification the log misses
+        # (the outbox has it); a resend finds the key and stops above. The id makes redelivery a no-op.
+        await self.env.MESH_EVENTS.send({"agent": self.ctx.id.name, "event": {
+            "type": "alert_raised", "event_id": f"notification:{note.key}", "agent": self.ctx.id.name,
+            "alert_id": note.key, "topic": "notification", "severity": 1, "text": note.text}})
         return {"sent": True, "duplicate": False}
 
     async def state(self, name):

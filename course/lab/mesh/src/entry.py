@@ -14,6 +14,11 @@ Routes (all JSON):
   GET  /openapi.json                          Day 5: the OpenAPI document of the agent API
   POST /agents/analysis/{name}/tasks          Day 5: an analysis job as an A2A task (202, problem details)
   GET  /agents/analysis/{name}/tasks/{id}     Day 5: the task: submitted, working, completed, failed
+  POST /notify/{name}/events                  Day 6: append to the notification agent's event log (events_api.py)
+  GET  /notify/{name}/events?after=SEQ        Day 6: the events after SEQ; a WebSocket then pushes new ones
+  GET  /notify/{name}/board?at=T              Day 6: the alert board rebuilt by replay, as of time T
+
+The Worker also consumes the queue ``mesh-events`` (Day 6: notifications into the event log, events_api.py).
 """
 import json
 import re
@@ -23,6 +28,7 @@ from pydantic import ValidationError
 from workers import Response, WorkerEntrypoint
 
 import agent_api
+import events_api
 from agents import AnalysisAgent, DataAgent, NotificationAgent  # noqa: F401  (exported Durable Object classes)
 from agent_protocol.mesh import MAX_RECORD_BYTES, AnalysisRequest, RecordWrite, Subscription
 
@@ -54,6 +60,8 @@ class Default(WorkerEntrypoint):
         path = urlparse(request.url).path
         if agent_api.handles(path):
             return await agent_api.handle(self, request)
+        if events_api.handles(path):
+            return await events_api.handle(self, request)
         allowed = []
         for method, pattern, handler in ROUTES:
             match = re.match(pattern, path)
@@ -65,6 +73,9 @@ class Default(WorkerEntrypoint):
             return Response.json({"error": f"method {request.method} not allowed on {path}"}, status=405,
                                  headers={"allow": ", ".join(allowed)})
         return error(404, f"no route for {request.method} {path}")
+
+    async def queue(self, batch, env, ctx):
+        await events_api.consume(self, batch)
 
     async def read_body(self, request, model):
         text = await request.text()
