@@ -13,6 +13,8 @@ from typing import Any, Iterable
 
 from matplotlib.figure import Figure
 
+from course.runtime.kernel.regions import REGIONS
+
 
 class CourseFigure(Figure):
     """A matplotlib Figure that shows itself in Jupyter as a PNG (no pyplot state involved)."""
@@ -299,11 +301,7 @@ def latency_by_region(trace: Any, *, title: str = "observed network latency by r
     for e in _events(trace, {"net"}):
         src, dst = e.get("src_region") or "default", e.get("dst_region") or "default"
         sums.setdefault((src, dst), []).append(float(e.get("ms", 0.0)))
-    try:
-        from course.runtime.net.regions import REGIONS
-        order = [r for r in REGIONS]
-    except Exception:  # noqa: BLE001 - the figure works on any trace
-        order = []
+    order = list(REGIONS)
     seen = sorted({r for pair in sums for r in pair}, key=lambda r: (order.index(r) if r in order else 99, r))
     fig = CourseFigure(figsize=(max(4.5, 0.8 * len(seen) + 2.5), max(3.5, 0.6 * len(seen) + 2)))
     ax = fig.add_subplot(1, 1, 1)

@@ -306,7 +306,3 @@ class Faults:
 
 #: The runtime's fault injector (``rt.faults``).
 FAULTS: ServiceSlot[Faults] = ServiceSlot("faults", Faults)
-
-
-def service(runtime: Kernel) -> Faults:
-    return FAULTS.of(runtime)

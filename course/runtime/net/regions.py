@@ -112,7 +112,3 @@ class NetworkModel:
 
 #: The runtime's network model (``rt.regions``).
 NETWORK: ServiceSlot[NetworkModel] = ServiceSlot("regions", NetworkModel)
-
-
-def service(runtime: Kernel) -> NetworkModel:
-    return NETWORK.of(runtime)
