@@ -7,6 +7,12 @@ and none otherwise, so a submission that lacks one behaviour loses exactly that 
 :meth:`Rubric.check` runs the items against a folder in this process (``course check`` and
 ``course grade --project`` run it in a process of their own, see ``course.grading``); a
 submission that does not load scores nothing and says why once.
+
+An item may instead be graded by hand (``manual=True``, nbgrader's manual grading for a
+project): no scenario runs, the item ends with the status ``manual`` and no points, and its
+reason says whether the file it reads (``evidence``, e.g. ``DESIGN.md``) is in the submission
+and how long it is. The instructor's points are merged into the report afterwards
+(``course grade manual``).
 """
 from __future__ import annotations
 
@@ -18,9 +24,9 @@ from course.checks.projects.scenario import ProjectScenario
 from course.checks.projects.submission import SubmissionDoesNotLoad, load_submission
 
 #: Statuses an item can end with (``timeout`` and ``crashed`` come from the grader's process).
-STATUSES = ("pass", "fail", "timeout", "crashed", "not run")
+STATUSES = ("pass", "fail", "timeout", "crashed", "not run", "manual")
 #: How each status is printed by ``course check``.
-MARK = {"pass": "PASS", "fail": "FAIL", "timeout": "TIME", "crashed": "FAIL", "not run": "MISS"}
+MARK = {"pass": "PASS", "fail": "FAIL", "timeout": "TIME", "crashed": "FAIL", "not run": "MISS", "manual": "HAND"}
 
 
 @dataclass(frozen=True)
@@ -50,9 +56,28 @@ class RubricItem:
     title: str
     points: float
     criterion: str
-    scenario: Callable[[str, int, str], ProjectScenario]  # (name, seed, reproduce line) -> scenario
-    seed: int
+    scenario: Callable[[str, int, str], ProjectScenario] | None  # (name, seed, reproduce line) -> scenario
+    seed: int = 0
     budgets: tuple[Budget, ...] = ()
+    manual: bool = False  # graded by hand: no scenario, status "manual"
+    evidence: str = ""  # for a manual item: the submission's file the instructor reads (e.g. "DESIGN.md")
+
+    def __post_init__(self) -> None:
+        if self.manual == (self.scenario is not None):
+            raise ValueError(f"rubric item {self.key!r}: give a scenario, or manual=True, not both or neither")
+
+
+def hand_graded(item: RubricItem, folder: Path) -> "ItemResult":
+    """A manual item's result: no points yet, and what the instructor will find to read."""
+    note = "graded by hand by your instructor: its points are added when they have read it"
+    if item.evidence:
+        path = Path(folder) / item.evidence
+        if path.is_file():
+            words = len(path.read_text(errors="replace").split())
+            note += f" ({item.evidence}: {words} words)"
+        else:
+            note += f"; {item.evidence} is missing from the submission, so there is nothing to read yet"
+    return ItemResult(item.key, item.title, 0.0, item.points, "manual", note)
 
 
 @dataclass
@@ -92,10 +117,13 @@ class ProjectReport:
             cases = f", {item.cases_passed}/{item.cases_total} cases" if item.cases_total else ""
             lines.append(f"  {MARK.get(item.status, item.status.upper())}  {item.title} "
                          f"({item.points:g}/{item.max_points:g} pts{cases})")
-            if item.status != "pass" and item.reason and not self.load_error:
+            if item.reason and (item.status == "manual" or (item.status != "pass" and not self.load_error)):
                 lines += [f"        {line}" for line in item.reason.splitlines()]
         passed = sum(1 for i in self.items if i.status == "pass")
-        lines.append(f"{passed}/{len(self.items)} rubric items pass ({self.score:g}/{self.max_score:g} points). "
+        auto = [i for i in self.items if i.status != "manual"]
+        by_hand = len(self.items) - len(auto)
+        hand = f"; {by_hand} graded by hand" if by_hand else ""
+        lines.append(f"{passed}/{len(auto)} rubric items pass{hand} ({self.score:g}/{self.max_score:g} points). "
                      "Grading runs these same scenarios and seeds.")
         return "\n".join(lines)
 
@@ -129,6 +157,8 @@ class Rubric:
     def check_item(self, folder: Path | str, key: str, *, seed: int | None = None, shown_as: str = ".") -> ItemResult:
         """One item against ``folder``; raises :class:`SubmissionDoesNotLoad` if it does not load."""
         item = self.item(key)
+        if item.manual:
+            return hand_graded(item, Path(folder))
         seed = item.seed if seed is None else seed
         result = item.scenario(key, seed, reproduce_line(shown_as, key, seed)).run(Path(folder))
         return ItemResult(item.key, item.title, item.points if result.passed else 0.0, item.points,
@@ -151,4 +181,5 @@ class Rubric:
         return report
 
 
-__all__ = ["MARK", "STATUSES", "Budget", "ItemResult", "ProjectReport", "Rubric", "RubricItem", "reproduce_line"]
+__all__ = ["MARK", "STATUSES", "Budget", "ItemResult", "ProjectReport", "Rubric", "RubricItem", "hand_graded",
+           "reproduce_line"]
