@@ -5,27 +5,31 @@ As Cloudflare's Python SDK does (workers-py, ``workers/asgi.py``):
 - ``await asgi.fetch(app, request, env)`` runs one ASGI lifespan cycle around the request
   (startup before, shutdown after; an app without lifespan support is served anyway), then the
   request as an ``http`` scope whose ``scope["env"]`` is the Worker's env;
-- the body arrives as one ``http.request`` message, then ``http.disconnect`` once the
-  response is complete;
-- a body sent in several ``http.response.body`` messages (``StreamingResponse``) makes one
-  Response; 101/103/204/205/304 carry no body;
+- a request body in memory arrives as one ``http.request`` message, a streaming one (a
+  ``ReadableStream`` another Worker is still writing) chunk by chunk as it arrives; then
+  ``http.disconnect`` once the response is complete;
+- a body sent in several ``http.response.body`` messages (``StreamingResponse``) is a streaming
+  Response body: the Response is returned at the first chunk and each chunk reaches the reader
+  when the app sends it; 101/103/204/205/304 carry no body;
 - ``await asgi.websocket(app, request, env)`` bridges a WebSocket route through a
   ``WebSocketPair`` (``websocket.connect`` / ``receive`` / ``disconnect``);
 - ``from workers.asgi import env`` is a FastAPI dependency giving the env.
 
-One approximation: a streamed body is collected before the Response is returned (the SDK hands
-out a ``TransformStream`` at the first chunk), so an endless stream never returns.
+The in-process clients and ``course serve`` still send a streaming body to their client whole
+(course/runtime/edges reads ``response.body`` as bytes); Worker code reading it sees the chunks.
 Scope reference: https://asgi.readthedocs.io/en/latest/specs/www.html
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, AsyncIterator
 from urllib.parse import unquote, urlsplit
 
+from course.workers.ffi import enable_run_sync
 from course.workers.http import NULL_BODY_STATUSES, Headers, Request, Response
 from course.workers.javascript_modules import wait_until
+from course.workers.streams import LiveReadableStream, start_producer
 from course.workers.websocket import WebSocketPair
 
 logger = logging.getLogger("asgi")
@@ -117,22 +121,55 @@ def _settle(future: asyncio.Future[Any], value: Any) -> None:
         future.set_result(value)
 
 
-async def _serve_http(app: Any, request: Request, env: Any, state: dict[str, Any]) -> Response:
-    body = await request.bytes() if request._body is not None and not request.bodyUsed else b""
-    inbox: list[dict[str, Any]] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+async def _request_messages(request: Request) -> AsyncIterator[dict[str, Any]]:
+    """The request body as ``http.request`` messages: a body in memory as one message (as the
+    SDK sends it), a streaming body chunk by chunk as it arrives, then an empty last message."""
+    if not request.has_body or request.bodyUsed:
+        yield {"type": "http.request", "body": b"", "more_body": False}
+        return
+    live = request._live
+    if live is None:
+        yield {"type": "http.request", "body": bytes(await request.bytes()), "more_body": False}
+        return
+    async for chunk in live:
+        yield {"type": "http.request", "body": bytes(chunk), "more_body": True}
+    yield {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _serve_http(app: Any, request: Request, env: Any, lifespan: "_Lifespan") -> Response:
+    """Run the app on ``request``; return its Response as soon as the first body chunk is sent.
+
+    A body sent in one ``http.response.body`` message is the Response's bytes; a body sent in
+    several (``more_body``, a ``StreamingResponse``) is a streaming body whose chunks reach the
+    reader as the app sends them, while the app keeps running in the background (the SDK hands
+    out a ``TransformStream``'s readable side at the first chunk in the same way).
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[Response] = loop.create_future()
     finished = asyncio.Event()
+    incoming = _request_messages(request)
     status: int | None = None
     headers: list[tuple[str, str]] = []
-    chunks: list[bytes] = []
+    stream: LiveReadableStream | None = None
 
     async def receive() -> dict[str, Any]:
-        if inbox:
-            return inbox.pop(0)
+        nonlocal incoming
+        if incoming is not None:
+            try:
+                return await incoming.__anext__()
+            except StopAsyncIteration:
+                incoming = None
         await finished.wait()
         return {"type": "http.disconnect"}
 
+    def respond(body: Any) -> None:
+        assert status is not None
+        body = None if status in NO_BODY_STATUSES else body
+        if not answer.done():
+            answer.set_result(Response(body, status=status, headers=Headers(headers)))
+
     async def send(message: dict[str, Any]) -> None:
-        nonlocal status, headers
+        nonlocal status, headers, stream
         kind = message["type"]
         if kind == "http.response.start":
             if status is not None:
@@ -142,28 +179,59 @@ async def _serve_http(app: Any, request: Request, env: Any, state: dict[str, Any
         elif kind == "http.response.body":
             if status is None:
                 raise RuntimeError("the ASGI app sent http.response.body before http.response.start")
-            chunks.append(bytes(message.get("body", b"")))
-            if not message.get("more_body", False):
+            if finished.is_set():
+                return  # the response is complete: later messages are dropped, as by servers
+            chunk = bytes(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+            if stream is None and not more:
+                respond(chunk)  # the whole body in one message
                 finished.set()
+                return
+            if stream is None:
+                stream = LiveReadableStream()
+                respond(stream)
+            stream.push(chunk)
+            if not more:
+                stream.close()
+                finished.set()
+                await asyncio.sleep(0)  # the reader takes the last chunk before the app goes on
+            else:
+                await asyncio.sleep(0)  # a reader waiting for this chunk gets it now
         else:
             logger.warning("ASGI message %r is not supported and was ignored", kind)
 
-    await app(request_scope(request, env, state=state), receive, send)
-    if status is None:
-        raise RuntimeError("The application did not generate a response")
-    finished.set()
-    content = b"".join(chunks)
-    return Response(None if status in NO_BODY_STATUSES else content, status=status, headers=Headers(headers))
+    async def run() -> None:
+        await enable_run_sync()  # the app runs in its own task: sync routes may still call run_sync
+        try:
+            await app(request_scope(request, env, state=lifespan.state), receive, send)
+            if status is None:
+                raise RuntimeError("The application did not generate a response")
+            if not answer.done():
+                respond(b"")  # the app returned after http.response.start without a body
+            if stream is not None and not stream.finished:
+                stream.close()
+        except Exception as exc:  # noqa: BLE001 - before the answer: a 500; after: the body fails
+            if not answer.done():
+                answer.set_exception(exc)
+            elif stream is not None:
+                logger.error("ASGI app failed while streaming its response: %s", exc)
+                stream.fail(exc)
+        finally:
+            finished.set()
+            await lifespan.stop()
+
+    task = start_producer(run(), label="asgi.fetch")
+    response = await answer
+    if response._live is None:
+        await task  # a complete response: the app and the lifespan shutdown finish first, as before
+    return response
 
 
 async def fetch(app: Any, request: Request, env: Any, ctx: Any = None) -> Response:
     """Serve ``request`` with the ASGI ``app``; ``scope["env"]`` is ``env``."""
     lifespan = _Lifespan(app)
     await lifespan.start()
-    try:
-        return await _serve_http(app, request, env, lifespan.state)
-    finally:
-        await lifespan.stop()
+    return await _serve_http(app, request, env, lifespan)
 
 
 async def websocket(app: Any, request: Request, env: Any = None) -> Response:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping, TypedDict
 from urllib.parse import quote, urlsplit
 
 from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, wrap
-from course.workers.streams import ReadableStream
+from course.workers.streams import LiveReadableStream, ReadableStream
 
 HeadersInit = "Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None"
 
@@ -191,6 +191,11 @@ def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
     """Body bytes and the content-type the Fetch API would infer for that body type."""
     if body is None:
         return None, None
+    if isinstance(body, LiveReadableStream):
+        if body.locked:
+            raise JsException("This ReadableStream is locked to a reader and cannot be used as a body.",
+                              "TypeError")
+        return body, None  # type: ignore[return-value]
     if isinstance(body, str):
         return body.encode("utf-8"), "text/plain;charset=UTF-8"
     if isinstance(body, (bytes, bytearray, memoryview)):
@@ -213,14 +218,52 @@ def _encode_body(body: Any) -> tuple[bytes | None, str | None]:
 
 
 class _Body:
-    """The readable-once body shared by Request and Response."""
+    """The readable-once body shared by Request and Response.
 
-    _body: bytes | None
+    The bytes are in memory (``_body``), or still arriving (``_live``, a
+    :class:`~course.workers.streams.LiveReadableStream`): Worker code then reads them as they come
+    (``body.getReader()``, ``async for``) or whole (``await text()``...), and the platform outside
+    the runtime's loop (an in-process client, ``course serve``) reads ``body`` as the whole bytes.
+    """
+
     headers: Headers
 
-    def _init_body(self, body: bytes | None) -> None:
-        self._body = body
+    def _init_body(self, body: "bytes | LiveReadableStream | None") -> None:
+        if isinstance(body, LiveReadableStream):
+            self.__dict__["_live"], self.__dict__["_data"] = body, None
+            body._on_read = self._mark_used
+        else:
+            self.__dict__["_live"], self.__dict__["_data"] = None, body
         self._used = False
+
+    @property
+    def _body(self) -> bytes | None:
+        """The body's bytes (a streaming body is read whole first: only off the runtime's loop)."""
+        live = self.__dict__.get("_live")
+        if live is not None:
+            data = live.read_all_blocking()
+            self.__dict__["_live"], self.__dict__["_data"] = None, data
+            self.__dict__.pop("_stream", None)
+        return self.__dict__.get("_data")  # type: ignore[no-any-return]
+
+    @_body.setter
+    def _body(self, value: bytes | None) -> None:
+        self.__dict__["_live"], self.__dict__["_data"] = None, value
+        self.__dict__.pop("_stream", None)
+
+    @property
+    def _live(self) -> "LiveReadableStream | None":
+        return self.__dict__.get("_live")  # type: ignore[no-any-return]
+
+    @property
+    def has_body(self) -> bool:
+        """Whether there is a body (in memory or streaming), without reading it."""
+        return self.__dict__.get("_live") is not None or self.__dict__.get("_data") is not None
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the body is a stream still being produced."""
+        return self.__dict__.get("_live") is not None
 
     @property
     def bodyUsed(self) -> bool:  # noqa: N802 - Fetch name
@@ -231,8 +274,19 @@ class _Body:
         return self._used
 
     @property
-    def body(self) -> ReadableStream | None:
-        """The body as a ``ReadableStream`` (also its bytes), or None when there is none."""
+    def body(self) -> "ReadableStream | LiveReadableStream | None":
+        """The body as a ``ReadableStream``, or None when there is none.
+
+        In Worker code a streaming body is its live stream; outside the runtime's loop (the
+        platform sending the response) it is read whole and given as bytes.
+        """
+        live = self.__dict__.get("_live")
+        if live is not None:
+            rt = live.runtime
+            if rt is not None and not rt.on_loop_thread():
+                self._body  # noqa: B018 - reads the stream whole (off the loop)
+            else:
+                return live  # type: ignore[no-any-return]
         if self._body is None:
             return None
         stream = self.__dict__.get("_stream")
@@ -250,21 +304,31 @@ class _Body:
         self._used = True
         return self._body or b""
 
+    async def _take(self) -> bytes:
+        """The whole body, read once (waiting for a streaming body to end)."""
+        live = self.__dict__.get("_live")
+        if live is None:
+            return self._consume()
+        if self._used:
+            self._consume()  # raises the "already used" TypeError
+        self._used = True
+        return await live.read_all()
+
     async def bytes(self) -> JsBuffer:
-        return JsBuffer(self._consume())
+        return JsBuffer(await self._take())
 
     async def arrayBuffer(self) -> JsBuffer:  # noqa: N802
         return await self.bytes()
 
     async def text(self) -> str:
-        return self._consume().decode("utf-8", errors="replace")
+        return (await self._take()).decode("utf-8", errors="replace")
 
     async def buffer(self) -> JsBuffer:
         """The Python SDK's name for ``arrayBuffer()``."""
         return await self.bytes()
 
     async def json(self, **kwargs: Any) -> Any:
-        raw = self._consume()
+        raw = await self._take()
         try:
             return wrap(_json.loads(raw.decode("utf-8") if raw else "", **kwargs))
         except ValueError as exc:
@@ -274,14 +338,14 @@ class _Body:
         """The body as ``workers.FormData`` (url-encoded or multipart/form-data)."""
         from course.workers.formdata import FormData
 
-        return FormData.parse(self._consume(), self.headers.get("content-type"))
+        return FormData.parse(await self._take(), self.headers.get("content-type"))
 
     formData = form_data  # noqa: N815 - Fetch name
 
     async def blob(self) -> Any:
         from course.workers.blob import Blob
 
-        return Blob([self._consume()], content_type=self.headers.get("content-type") or "")
+        return Blob([await self._take()], content_type=self.headers.get("content-type") or "")
 
 
 class Request(_Body):
@@ -301,7 +365,10 @@ class Request(_Body):
             method = method or base.method
             if headers is None:
                 headers = Headers(base.headers)
-            if body is None and base._body is not None:
+            if body is None and base._live is not None:
+                body = base._live  # the new Request takes over the stream, as in JavaScript
+                base._used = True
+            elif body is None and base.has_body:
                 body = base._body
             cf = cf if cf is not None else base.cf
         else:
@@ -325,6 +392,10 @@ class Request(_Body):
     def clone(self) -> "Request":
         if self._used:
             raise JsException("Cannot clone a Request whose body has been used.", "TypeError")
+        if self._live is not None:
+            mine, theirs = self._live.tee()
+            self._init_body(mine)
+            return Request(self, body=theirs)
         return Request(self)
 
     @property
@@ -471,7 +542,11 @@ class Response(_Body):
     def clone(self) -> "Response":
         if self._used:
             raise JsException("Cannot clone a Response whose body has been used.", "TypeError")
-        r = Response(self._body, status=self.status, headers=Headers(self.headers), web_socket=self.webSocket)
+        body: Any = self._body if self._live is None else None
+        if self._live is not None:
+            body, theirs = self._live.tee()
+            self._init_body(theirs)
+        r = Response(body, status=self.status, headers=Headers(self.headers), web_socket=self.webSocket)
         r.statusText = self.statusText
         return r
 

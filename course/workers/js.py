@@ -14,7 +14,7 @@ from course.workers.http import Headers, Request
 from course.workers.http import Response as _WorkersResponse
 from course.workers.http import _ClassOrInstanceMethod
 from course.workers.jsproxy import JsArray, JsBuffer, JsObject, to_py, wrap
-from course.workers.streams import ReadableStream
+from course.workers.streams import IdentityTransformStream, ReadableStream, TransformStream, WritableStream
 from course.workers.websocket import WebSocketPair, WebSocketRequestResponsePair
 
 
@@ -367,6 +367,14 @@ def __getattr__(name: str) -> Any:
         return WebSocketPair
     if name == "WebSocketRequestResponsePair":
         return WebSocketRequestResponsePair
+    if name == "HTMLRewriter":
+        from course.workers.html_rewriter import HTMLRewriter
+
+        return HTMLRewriter
+    if name == "WebSocket":
+        from course.workers.websocket_client import WebSocket
+
+        return WebSocket
     if name in ("globalThis", "self"):
         return sys.modules[__name__]
     raise AttributeError(f"module 'js' has no attribute {name!r} in the course's emulated runtime")
@@ -379,5 +387,6 @@ def _with_new(cls: type) -> type:
     return cls
 
 
-__all__ = ["Response", "Request", "Headers", "ReadableStream", "Uint8Array", "ArrayBuffer", "Object", "JSON", "Date", "console", "Array", "fetch",
+__all__ = ["Response", "Request", "Headers", "ReadableStream", "TransformStream", "IdentityTransformStream",
+           "WritableStream", "Uint8Array", "ArrayBuffer", "Object", "JSON", "Date", "console", "Array", "fetch",
            "URL", "URLSearchParams", "crypto", "Map", "Error"]

@@ -5,7 +5,9 @@ request, env)`` builds a PEP 3333 environ (``PATH_INFO`` percent-decoded as a WS
 string", ``QUERY_STRING`` as sent, repeated headers joined with ",", ``CONTENT_LENGTH`` from the
 body, and the Worker's env as ``environ["workers.env"]``), calls the app synchronously, and turns
 its status, headers and body iterable (``write()`` output first, empty chunks dropped, the
-iterable's ``close()`` called) into a Response. 101/103/204/205/304 carry no body.
+iterable's ``close()`` called) into a Response. 101/103/204/205/304 carry no body. A body
+iterable that is not a list streams chunk by chunk (see :func:`fetch`); the request body reaches
+the app whole in ``wsgi.input``, as WSGI reads it synchronously.
 
 The app runs synchronously inside the async handler, as on Cloudflare; if it calls an HTTP client
 (``requests``) that waits through ``pyodide.ffi.run_sync``, the rest of the runtime keeps running.
@@ -13,13 +15,16 @@ Reference: https://peps.python.org/pep-3333/
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sys
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
+from course.workers.ffi import enable_run_sync
 from course.workers.http import Headers, Request, Response
+from course.workers.streams import LiveReadableStream, start_producer
 
 logger = logging.getLogger("wsgi")
 
@@ -64,52 +69,121 @@ def build_environ(request: Request, env: Any, body: bytes) -> dict[str, Any]:
     return environ
 
 
-def call_app(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> Response:
-    """Run the WSGI ``app`` on ``environ`` and collect its response."""
-    started: dict[str, Any] = {}
-    written: list[bytes] = []
+class _Started:
+    """What ``start_response`` was given, and where ``write()`` output goes."""
 
-    def write(chunk: bytes) -> None:
-        if not started:
+    def __init__(self) -> None:
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.written: list[bytes] = []
+        self.stream: LiveReadableStream | None = None
+
+    def write(self, chunk: bytes) -> None:
+        if self.status is None:
             raise AssertionError("write() called before start_response()")
         if chunk:
-            written.append(bytes(chunk))
+            if self.stream is not None:
+                self.stream.push(bytes(chunk))
+            else:
+                self.written.append(bytes(chunk))
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(self, status: str, headers: list[tuple[str, str]],
+                       exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
             try:
-                if started.get("sent"):
+                if self.stream is not None:  # headers already sent: re-raise, as PEP 3333 says
                     raise exc_info[1].with_traceback(exc_info[2])
             finally:
                 exc_info = None
-        elif started:
+        elif self.status is not None:
             raise AssertionError("start_response() called more than once")
-        started.update(status=status, headers=headers)
-        return write
+        self.status, self.headers = status, list(headers)
+        return self.write
 
-    result = app(environ, start_response)
+    def response(self, body: Any) -> Response:
+        if self.status is None:
+            raise RuntimeError("The WSGI application did not call start_response()")
+        code_text, _, reason = str(self.status).partition(" ")
+        try:
+            code = int(code_text)
+        except ValueError:
+            raise ValueError(f"WSGI status {self.status!r} does not start with a status code") from None
+        return Response(None if code in NO_BODY_STATUSES else body, status=code,
+                        statusText=reason or None, headers=Headers(self.headers))
+
+
+def _close(result: Any) -> None:
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+
+
+def call_app(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> Response:
+    """Run the WSGI ``app`` on ``environ`` and collect its whole response."""
+    started = _Started()
+    result = app(environ, started.start_response)
     try:
         chunks = [bytes(c) for c in result if c]
     finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    if not started:
-        raise RuntimeError("The WSGI application did not call start_response()")
-    code_text, _, reason = str(started["status"]).partition(" ")
-    try:
-        code = int(code_text)
-    except ValueError:
-        raise ValueError(f"WSGI status {started['status']!r} does not start with a status code") from None
-    content = b"".join(written + chunks)
-    return Response(None if code in NO_BODY_STATUSES else content, status=code,
-                    statusText=reason or None, headers=Headers(list(started["headers"])))
+        _close(result)
+    return started.response(b"".join(started.written + chunks))
 
 
 async def fetch(app: Callable[..., Iterable[bytes]], request: Request, env: Any, ctx: Any = None) -> Response:
-    """Serve ``request`` with the WSGI ``app``; ``environ["workers.env"]`` is ``env``."""
-    body = bytes(await request.bytes()) if request._body is not None and not request.bodyUsed else b""
-    return call_app(app, build_environ(request, env, body))
+    """Serve ``request`` with the WSGI ``app``; ``environ["workers.env"]`` is ``env``.
+
+    A body given as a list (or tuple) is sent whole. Any other iterable (a generator, Flask's
+    ``stream_with_context``, Django's ``StreamingHttpResponse``) streams: the Response is returned
+    at the first non-empty chunk and the rest is produced in the background, each chunk reaching
+    the reader as soon as the app yields it (``run_sync`` waits inside the generator let the
+    runtime go on, virtual time included).
+    """
+    body = bytes(await request.bytes()) if request.has_body and not request.bodyUsed else b""
+    environ = build_environ(request, env, body)
+    started = _Started()
+    result = app(environ, started.start_response)
+    if isinstance(result, (list, tuple)):
+        try:
+            chunks = [bytes(c) for c in result if c]
+        finally:
+            _close(result)
+        return started.response(b"".join(started.written + chunks))
+    chunks = iter(result)
+    first: bytes | None = None
+    try:
+        for chunk in chunks:
+            if chunk:
+                first = bytes(chunk)
+                break
+    except BaseException:
+        _close(result)
+        raise
+    if first is None:  # the iterable ended: the whole body is what write() got
+        _close(result)
+        return started.response(b"".join(started.written))
+    stream = LiveReadableStream()
+    for piece in started.written + [first]:
+        stream.push(piece)
+    started.stream = stream
+    response = started.response(stream)
+
+    async def rest() -> None:
+        await enable_run_sync()
+        try:
+            for chunk in chunks:
+                if chunk:
+                    stream.push(bytes(chunk))
+                    await asyncio.sleep(0)  # a reader waiting for this chunk gets it now
+        except Exception as exc:  # noqa: BLE001 - the reader sees the failure
+            logger.error("WSGI app failed while streaming its response: %s", exc)
+            stream.fail(exc)
+        else:
+            stream.close()
+        finally:
+            _close(result)
+
+    start_producer(rest(), label="wsgi.fetch")
+    return response
 
 
 __all__ = ["build_environ", "call_app", "fetch", "native_string"]
