@@ -107,6 +107,16 @@ def current_wire(what: str) -> WebSocketWire:
 
 
 # -- events ---------------------------------------------------------------------------------
+class Event:
+    """A plain event (``open``)."""
+
+    def __init__(self, type: str) -> None:  # noqa: A002 - the DOM's name
+        self.type = type
+
+    def __repr__(self) -> str:
+        return f"<Event {self.type}>"
+
+
 class MessageEvent:
     """A ``message`` event: ``data`` is a str (text frame) or a JsBuffer (binary frame)."""
 
@@ -148,8 +158,10 @@ class ErrorEvent:
         return f"<ErrorEvent {self.message!r}>"
 
 
-def event_for(kind: str, payload: Any) -> MessageEvent | CloseEvent | ErrorEvent:
+def event_for(kind: str, payload: Any) -> Event | MessageEvent | CloseEvent | ErrorEvent:
     """The event object listeners receive for a frame of ``kind``."""
+    if kind == "open":
+        return Event("open")
     if kind == "message":
         return MessageEvent(payload)
     if kind == "close":
@@ -223,8 +235,9 @@ class WebSocket:
         self._flush()
 
     def addEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
-        if type not in ("message", "close", "error"):
-            raise JsException(f"WebSocket has no {type!r} event; use 'message', 'close' or 'error'", "TypeError")
+        if type not in ("open", "message", "close", "error"):
+            raise JsException(f"WebSocket has no {type!r} event; use 'open', 'message', 'close' or 'error'",
+                              "TypeError")
         if not callable(handler):
             raise JsException(f"addEventListener() needs a function, got {type(handler).__name__}", "TypeError")
         self._listeners[type].append(handler)
@@ -302,6 +315,15 @@ class WebSocket:
     def listeners(self, kind: str) -> list[Callable[..., Any]]:
         """The handlers added for ``kind`` ("message", "close", "error"), in order."""
         return list(self._listeners.get(kind, ()))
+
+    def accept_outbound(self) -> None:
+        """A Worker's own ``js.WebSocket`` connected (the client end of the upstream's 101): take
+        it as ``accept()`` does, fire ``open``, then the frames the upstream sent first."""
+        self._take("standard")
+        self.link.accepted()
+        self.link.trace("ws_accept", mode="outbound")
+        self.link.fire("open", None)
+        self._flush()
 
     def accept_hibernatable(self, tags: tuple[str, ...]) -> None:
         """``ctx.acceptWebSocket(ws, tags)`` took this end (the link is already bound to the object)."""
@@ -475,5 +497,5 @@ class WebSocketRequestResponsePair:
         return f"WebSocketRequestResponsePair({self.request!r}, {self.response!r})"
 
 
-__all__ = ["CloseEvent", "ErrorEvent", "MessageEvent", "WebSocket", "WebSocketLink", "WebSocketPair",
+__all__ = ["CloseEvent", "ErrorEvent", "Event", "MessageEvent", "WebSocket", "WebSocketLink", "WebSocketPair",
            "WebSocketRequestResponsePair", "WebSocketWire", "event_for"]

@@ -61,6 +61,27 @@ def from_httpx_response(resp: httpx.Response) -> Response:
     return response
 
 
+def _http_prefix(prefix: str) -> str:
+    """An upstream prefix as an http(s) URL: a bare host is https, and ws/wss are the http/https
+    URLs a WebSocket's upgrade request goes to (WHATWG WebSockets, "establish a WebSocket connection")."""
+    if "://" not in prefix:
+        return f"https://{prefix}"
+    scheme, rest = prefix.split("://", 1)
+    return f"{ {'ws': 'http', 'wss': 'https'}.get(scheme.lower(), scheme)}://{rest}"
+
+
+def is_upgrade(request: Request) -> bool:
+    """Whether ``request`` asks for a WebSocket (``Upgrade: websocket``, RFC 6455 section 4.1)."""
+    return (request.headers.get("upgrade") or "").lower() == "websocket"
+
+
+async def _body_bytes(request: Request) -> bytes | None:
+    """The request body as bytes for a transport outside the runtime (a streaming body read whole)."""
+    if request._live is not None:
+        return await request._live.read_all()
+    return request.body
+
+
 class Network:
     """Routes outbound subrequests of every Worker in one runtime."""
 
@@ -76,15 +97,13 @@ class Network:
         ``target`` is ``fn(request) -> Response`` (sync or async), an ``httpx`` transport, or the
         name of another Worker loaded in this runtime.
         """
-        if "://" not in prefix:
-            prefix = f"https://{prefix}"
+        prefix = _http_prefix(prefix)
         self._upstreams = [u for u in self._upstreams if u.prefix != prefix]
         self._upstreams.append(Upstream(prefix, target))
         self._upstreams.sort(key=lambda u: -len(u.prefix))
 
     def remove_upstream(self, prefix: str) -> None:
-        if "://" not in prefix:
-            prefix = f"https://{prefix}"
+        prefix = _http_prefix(prefix)
         self._upstreams = [u for u in self._upstreams if u.prefix != prefix]
 
     def _match(self, url: str) -> Upstream | None:
@@ -120,9 +139,14 @@ class Network:
                 "TypeError",
             )
         target = upstream.target
-        body = request.body
         if isinstance(target, str):
-            return await rt.dispatch(request, worker=target)
+            return await rt.dispatch(request, worker=target)  # a streaming body stays streaming
+        if is_upgrade(request) and isinstance(target, (httpx.AsyncBaseTransport, httpx.BaseTransport)):
+            raise JsException(f"fetch({request.url!r}) asks for a WebSocket upgrade, but the upstream "
+                              f"{upstream.prefix!r} is an httpx transport, which cannot carry one: register a "
+                              "Worker's name, or a function returning Response(None, status=101, web_socket=client)",
+                              "TypeError")
+        body = await _body_bytes(request) if not callable(target) else None
         if isinstance(target, httpx.AsyncBaseTransport):
             resp = await target.handle_async_request(to_httpx_request(request, body))
             await resp.aread()
@@ -144,7 +168,11 @@ class Network:
     async def _internet_fetch(self, request: Request) -> Response:
         """The request over the real internet, on a worker thread (the loop keeps running)."""
         rt = self.runtime
-        outgoing = to_httpx_request(request, request.body)
+        if is_upgrade(request):
+            raise JsException(f"fetch({request.url!r}) asks for a WebSocket upgrade: WebSockets to the internet "
+                              "are not supported by the course runtime yet; register an upstream Worker for the "
+                              "host with rt.network.upstream(...)", "TypeError")
+        outgoing = to_httpx_request(request, await _body_bytes(request))
         follow = request.redirect != "manual"
 
         def send() -> httpx.Response:

@@ -1,0 +1,85 @@
+"""Outbound WebSockets from Worker code: ``js.WebSocket.new(url)`` in a Durable Object and the
+``fetch(url, headers={"Upgrade": "websocket"})`` form, through the emulator's network only.
+
+tests/projects/ws_client/ holds the consumer (a Durable Object keeping a connection, as in
+Cloudflare's websocket-stream-consumer example) and the feed it connects to (a Worker that
+accepts WebSockets), both written for these tests.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course.runtime import load
+
+PROJECTS = Path(__file__).resolve().parents[1] / "projects" / "ws_client"
+
+
+@pytest.fixture
+def rt(tmp_path, runtimes):
+    for name in ("consumer", "feed"):
+        shutil.copytree(PROJECTS / name, tmp_path / name)
+    runtime = load(tmp_path / "consumer", virtual_time=True)
+    runtimes.append(runtime)
+    runtime.add_project(tmp_path / "feed")
+    return runtime
+
+
+def status(rt):
+    rt.run_until_idle()
+    return rt.client().get("/status").json()
+
+
+def test_a_durable_object_connects_to_a_registered_upstream_and_gets_its_frames(rt):
+    rt.network.upstream("wss://feed.example.com", "ws-feed")
+    assert rt.client().get("/connect").text == "connecting"
+    report = status(rt)
+    kinds = [e[0] for e in report["events"]]
+    assert kinds == ["send while connecting", "open", "message", "message", "message"]
+    assert report["events"][0][1] == "InvalidStateError"
+    messages = [e[1] for e in report["events"] if e[0] == "message"]
+    assert messages == ["welcome", "tick 1", "tick 2"]
+    ticks = [e[2] for e in report["events"] if e[0] == "message"]
+    assert ticks[2] - ticks[1] == pytest.approx(1.0)  # the upstream's virtual second
+    assert report["readyState"] == 1 and report["protocol"] == "feed.v1"
+
+    rt.client().get("/send?text=ping")
+    assert [e[1] for e in status(rt)["events"] if e[0] == "message"][-1] == "echo: ping"
+    rt.client().get("/send?text=close+please")
+    report = status(rt)
+    assert report["events"][-1] == ["close", 1000, "as asked", True]
+    assert report["readyState"] == 3
+
+
+def test_an_unregistered_host_is_refused_offline_with_fetchs_error(rt):
+    rt.client().get("/connect")
+    report = status(rt)
+    error, close = report["events"][-2:]
+    assert error[0] == "error" and "offline" in error[1] and "rt.network.upstream('https://feed.example.com'" in error[1]
+    assert close == ["close", 1006, "", False]
+    assert report["readyState"] == 3
+
+
+def test_an_upstream_that_does_not_switch_protocols_fails_the_connection(rt):
+    rt.network.upstream("wss://feed.example.com", lambda request: __import__("workers").Response("no", status=403))
+    rt.client().get("/connect")
+    error, close = status(rt)["events"][-2:]
+    assert error[0] == "error" and "403 instead of 101" in error[1]
+    assert close[:2] == ["close", 1006]
+
+
+def test_fetch_with_upgrade_returns_the_web_socket_to_accept(rt):
+    rt.network.upstream("https://feed.example.com", "ws-feed")
+    assert rt.client().get("/fetch-upgrade").json() == {"status": 101, "messages": ["welcome", "echo: hi"]}
+
+
+def test_the_upgrade_is_a_traced_subrequest(rt):
+    rt.network.upstream("wss://feed.example.com", "ws-feed")
+    rt.client().get("/connect")
+    rt.run_until_idle()
+    sub = rt.trace.events("subrequest")
+    assert [e.data["url"] for e in sub] == ["https://feed.example.com/subscribe"]
+    assert sub[0].data["upstream"] == "https://feed.example.com"
+    assert rt.trace.events("ws_accept", mode="outbound")
