@@ -13,7 +13,7 @@ A project's own package (``course/checks/project1/``) adds its contract, its cas
 """
 from course.checks.projects.rubric import MARK, Budget, ItemResult, ProjectReport, Rubric, RubricItem, reproduce_line
 from course.checks.projects.scenario import CaseFailed, CaseRun, ProjectCase, ProjectScenario, play_case
-from course.checks.projects.session import ProjectSession, Reply
+from course.checks.projects.session import ProjectSession, Reply, Subscription
 from course.checks.projects.submission import (
     CONFIG_NAMES,
     SubmissionDoesNotLoad,
@@ -23,5 +23,5 @@ from course.checks.projects.submission import (
 )
 
 __all__ = ["MARK", "Budget", "ItemResult", "ProjectReport", "Rubric", "RubricItem", "reproduce_line", "CaseFailed",
-           "CaseRun", "ProjectCase", "ProjectScenario", "play_case", "ProjectSession", "Reply", "CONFIG_NAMES",
+           "CaseRun", "ProjectCase", "ProjectScenario", "play_case", "ProjectSession", "Reply", "Subscription", "CONFIG_NAMES",
            "SubmissionDoesNotLoad", "load_submission", "project_name", "project_root"]
