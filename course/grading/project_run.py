@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Sequence
 
 from course.checks import project1
+from course.checks import project2
 from course.checks.projects import (
     ItemResult,
     ProjectReport,
@@ -42,6 +43,7 @@ from course.checks.projects import (
 
 #: The projects a folder can be checked against (Projects 2 and 3 add their rubric here).
 RUBRICS: dict[str, Rubric] = {"project1": project1.RUBRIC}
+RUBRICS["project2"] = project2.RUBRIC
 #: Real seconds the load and each rubric item may take by default.
 ITEM_TIMEOUT = 60
 #: Folders of a submission never copied (local state, vendored packages, caches, VCS).
