@@ -484,6 +484,12 @@ class Response(_Body):
     def type(self) -> str:
         return "default"
 
+    @property
+    def js_object(self) -> "Response":
+        """The JavaScript Response under the Python SDK's (examples pass it to JS APIs such as
+        ``HTMLRewriter.transform``); here the same object."""
+        return self
+
     def raise_for_status(self) -> None:
         """Raise ``OSError`` for a 4xx/5xx status (pyodide.http.FetchResponse behaviour)."""
         if 400 <= self.status < 600:
