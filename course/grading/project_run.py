@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Sequence
 
 from course.checks import project1
+from course.checks import project3
 from course.checks import project2
 from course.checks.projects import (
     ItemResult,
@@ -42,7 +43,8 @@ from course.checks.projects import (
 )
 
 #: The projects a folder can be checked against (Projects 2 and 3 add their rubric here).
-RUBRICS: dict[str, Rubric] = {"project1": project1.RUBRIC}
+RUBRICS: dict[str, Rubric] = {"project1": project1.RUBRIC,
+                              "project3": project3.RUBRIC}
 RUBRICS["project2"] = project2.RUBRIC
 #: Real seconds the load and each rubric item may take by default.
 ITEM_TIMEOUT = 60
