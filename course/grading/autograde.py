@@ -18,6 +18,7 @@ from typing import Any
 import nbformat
 
 from course.grading.boundary import KernelBoundary, KernelLimits, course_package_dir, kernel_uid, python_paths
+from course.grading import partial_credit
 from course.grading.config import KERNEL_MEMORY_LIMIT, REPO_ROOT
 from course.grading.kernel import KERNEL_TAG_ENV
 from course.grading.notebook_cells import CELL_TIMEOUT_ERROR, Question, outcomes, question_status, questions
@@ -36,6 +37,11 @@ class QuestionResult:
     status: str  # pass | fail | not attempted | timeout | not run
     reason: str = ""
     solution_ids: list[str] = field(default_factory=list)  # the answer cells this question grades
+    # Set by the instructor (course.grading.instructor_grades): "override" or "hand" ("" = the autograder's score),
+    # the score the autograder gave before that, and the override's reason or the hand grade's comment.
+    graded_by: str = ""
+    auto_score: float | None = None
+    comment: str = ""
 
 
 @dataclass
@@ -73,6 +79,7 @@ class GradeJob:
     name: str = ""
     boundary: bool = False  # start the kernel inside the OS boundary (course.grading.boundary)
     cpu_seconds: int = 0  # CPU time the kernel may use in all (0 = no limit)
+    partial_credit_tag: str = ""  # the run's tally tag when questions earn credit per scenario ("" = all or nothing)
 
 
 def source_grade_cells(*notebooks: nbformat.NotebookNode) -> dict[str, set[str]]:
@@ -227,7 +234,7 @@ def grade_student(job: GradeJob) -> StudentResult:
                         result.verdicts.append(f"{name}.ipynb: cell {meta.get('grade_id') or '(ungraded)'!r} was "
                                                f"stopped after the {job.cell_timeout} s cell timeout")
             for q in all_questions[name]:
-                result.questions.append(_question_result(q, seen, scores, graded is not None))
+                result.questions.append(_question_result(q, seen, scores, graded is not None, job.partial_credit_tag))
                 if result.questions[-1].status == "pass":
                     result.verdicts += _answer_errors(q, seen, name)
         tampering = [line for line in evidence.read_text(encoding="utf-8").splitlines() if line] if evidence.exists() else []
@@ -293,13 +300,22 @@ def _zero_for_tampering(result: StudentResult, evidence: list[str]) -> None:
         q.score = 0.0
 
 
-def _question_result(q: Question, seen: dict, scores: dict[str, float], ran: bool) -> QuestionResult:
+def _question_result(q: Question, seen: dict, scores: dict[str, float], ran: bool,
+                     partial_tag: str = "") -> QuestionResult:
     if not ran:
         return QuestionResult(q.grade_id, q.title, 0.0, q.points, "not run", "the notebook could not be graded",
                               list(q.solution_ids))
     status, reason = question_status(q, seen)
-    return QuestionResult(q.grade_id, q.title, float(scores.get(q.grade_id, 0.0)), q.points, status, reason,
-                          list(q.solution_ids))
+    score = float(scores.get(q.grade_id, 0.0))
+    test = seen.get(q.grade_id)
+    if partial_tag and status == "fail" and test is not None and test.ename == "AssertionError":
+        counted = partial_credit.tally(test.evalue, partial_tag)
+        if counted is not None:  # nbgrader scored the failed cell 0; the hidden scenarios that passed count
+            passed, total = counted
+            score = partial_credit.score(q.points, passed, total)
+            reason = (f"{partial_credit.without_tally(reason)}\n(partial credit: {passed} of {total} hidden scenarios "
+                      f"passed, {score:g} of {q.points:g} points)")
+    return QuestionResult(q.grade_id, q.title, score, q.points, status, reason, list(q.solution_ids))
 
 
 def _autograde_failure(outcome: dict) -> str:

@@ -69,11 +69,13 @@ def create_gradebook(path: Path) -> None:
         engine.dispose()
 
 
-def generate(root: Path, assignment: str, solutions_dir: Path) -> Path:
+def generate(root: Path, assignment: str, solutions_dir: Path, partial_credit_tag: str = "") -> Path:
     """Copy ``solutions_dir/assignment`` into ``root/source`` and run nbgrader's GenerateAssignment.
 
     Returns ``root/release/assignment``; ``root/gradebook.db`` then knows the assignment, its
     grade cells and their checksums, which is what autograding compares submissions against.
+    With ``partial_credit_tag``, the copied grade cells count their hidden scenarios first
+    (``course.grading.partial_credit``); the release comes out the same, hidden tests removed.
     """
     src = solutions_dir / assignment
     if not src.is_dir():
@@ -84,6 +86,10 @@ def generate(root: Path, assignment: str, solutions_dir: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if partial_credit_tag:
+        from course.grading.partial_credit import rewrite_assignment
+
+        rewrite_assignment(dest, partial_credit_tag)
     if not (root / "gradebook.db").exists():
         create_gradebook(root / "gradebook.db")
     result = api_for(root).generate_assignment(assignment, force=True, create=True)

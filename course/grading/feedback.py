@@ -14,7 +14,7 @@ import html
 from pathlib import Path
 
 from course.checks.harness.messages import actors, parse_log
-from course.grading.autograde import StudentResult
+from course.grading.autograde import QuestionResult, StudentResult
 
 #: What each question status is called on the page: (badge, sentence).
 STATUS_LABEL = {
@@ -48,8 +48,24 @@ table { border-collapse: collapse; margin: 1rem 0 } td, th { padding: .25rem .8r
 pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; white-space: pre-wrap }
 .hint { color: #555; font-size: .92rem }
 .diagram img { max-width: 100%; border: 1px solid #eee }
+.instructor { background: #eef4fb; border: 1px solid #9bbbe0; padding: .4rem .8rem; border-radius: 6px }
 .notes { background: #fff4e5; border: 1px solid #f0c080; padding: .5rem 1rem; border-radius: 6px }
 """
+
+
+#: What a hand-graded question says once its instructor has graded it.
+GRADED_BY_HAND = "graded by hand by your instructor"
+
+
+def _instructor_note(q: QuestionResult) -> str:
+    """The instructor's grade of a question: the override and its reason, or the hand grade and its comment."""
+    esc = html.escape
+    if q.graded_by == "override":
+        auto = f"{q.auto_score:g}" if q.auto_score is not None else "?"
+        return (f"<p class='instructor'><b>Score changed by your instructor</b> from {auto} to {q.score:g} points. "
+                f"Reason: {esc(q.comment)}</p>")
+    comment = f" Comment: {esc(q.comment)}" if q.comment else ""
+    return f"<p class='instructor'><b>Hand grade</b>: {q.score:g} / {q.max_score:g} points.{comment}</p>"
 
 
 def _badge(status: str) -> str:
@@ -91,8 +107,12 @@ def render(result: StudentResult) -> str:
     for q in result.questions:
         css = q.status.replace(" ", "-")
         sentence = STATUS_LABEL.get(q.status, ("", q.status))[1]
+        if q.status == "manual" and q.graded_by:
+            sentence = GRADED_BY_HAND
         parts.append(f"<div class='q {css}' id='{esc(q.grade_id)}'><h2>{_badge(q.status)} {esc(q.title or q.grade_id)}</h2>"
                      f"<p><b>{q.score:g} / {q.max_score:g} points</b>: {esc(sentence)}</p>")
+        if q.graded_by:
+            parts.append(_instructor_note(q))
         if q.reason and q.status not in ("pass", "manual"):
             parts.append(f"<pre>{esc(q.reason)}</pre>")
             parts.append(sequence_diagram_html(q.reason))

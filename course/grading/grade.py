@@ -9,7 +9,14 @@ its kernel, and so is everything still running when the instructor presses Ctrl-
 The class's files are written to a staging folder next to ``--out`` and swapped in when
 complete, so ``--out`` holds either the previous complete report or the new one, never a mix.
 An interrupted run writes what it has to ``<out>.partial/`` (with PARTIAL.txt saying so).
-Scores depend only on the submissions: the checks are seeded.
+Scores depend only on the submissions (the checks are seeded) and on the class's
+``--partial-credit`` policy (``course.grading.partial_credit``).
+
+``only`` regrades some students into the report already in ``--out``: the staging folder starts
+as a copy of it, those students are graded and their rows, pages and plots merged in, and the
+other students' feedback pages and CSV rows come out byte for byte as they were. The
+instructor's overrides and hand grades kept in the report (``course.grading.instructor_grades``)
+are applied again after every run, a whole-class one included.
 """
 from __future__ import annotations
 
@@ -32,12 +39,24 @@ import nbformat
 from course.grading.autograde import KERNEL_TAG_ENV, GradeJob, QuestionResult, StudentResult, grade_student
 from course.grading.boundary import boundary_status
 from course.grading.config import CELL_TIMEOUT, KERNEL_STARTUP_TIMEOUT, REPO_ROOT, SOURCE_DIRECTORY, STUDENT_OVERHEAD
+from course.grading import class_report
 from course.grading.course_dir import generate
 from course.grading.feedback import render
 from course.grading.lateness import LatePolicy
+from course.grading.partial_credit import DEFAULT_POLICY, POLICIES
 from course.grading.progress import ProgressLine
-from course.grading.report import load_plotting, plot_distributions, write_details, write_grades_csv, write_summary
-from course.grading.submissions import Submission, find_class
+from course.grading.report import load_plotting
+from course.grading.report_dir import (
+    PreviousRunError,
+    RunRecord,
+    policy_spec,
+    previous_run,
+    recover_swap,
+    staged_copy,
+    staging_for,
+    swap_in,
+)
+from course.grading.submissions import Submission, SubmissionError, find_class
 
 
 #: Ceiling of the default --jobs (each job holds a kernel: about 100 MB).
@@ -139,8 +158,14 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
                 cell_timeout: int = CELL_TIMEOUT, solutions_dir: Path | None = None,
                 progress: TextIO | None = None, on_result: Callable[[StudentResult], None] | None = None,
                 student_timeout: float | None = None, require_sandbox: bool = False,
-                warnings: TextIO | None = None, late: LatePolicy | None = None) -> ClassReport:
+                warnings: TextIO | None = None, late: LatePolicy | None = None, only: list[str] | None = None,
+                partial_credit: str | None = None) -> ClassReport:
     """Grade every submission in ``submissions_dir`` and write the class's files to ``out_dir``.
+
+    ``only``: grade just these students (ids, or the keys their files are named after) and merge
+    them into the report already in ``out_dir`` (:class:`PreviousRunError` if there is none, or it
+    is another assignment's; :class:`SubmissionError` if one is not in ``submissions_dir``). The
+    late and partial-credit policies default to the ones that report was graded with.
 
     Kernels run inside the OS boundary (``course.grading.boundary``) when this machine allows
     it; otherwise a warning goes to ``warnings`` (stderr), or, with ``require_sandbox``,
@@ -158,31 +183,49 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
         if require_sandbox:
             raise SandboxUnavailable(f"refusing to grade without the OS boundary: {why_not}")
         print(NO_BOUNDARY_WARNING.format(reason=why_not), file=warnings or sys.stderr)
-    intake = find_class(submissions_dir, assignment, notebook_names)
-    subs = intake.submissions
-    late = late or LatePolicy()
+    if partial_credit is not None and partial_credit not in POLICIES:
+        raise ValueError(f"partial credit {partial_credit!r}: expected one of {', '.join(POLICIES)}")
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _recover_swap(out_dir)
+    recover_swap(out_dir)
+    previous: list[StudentResult] = []
+    if only is not None:  # the report to merge into is checked before the submissions are read
+        record, previous = previous_run(out_dir, "notebook", assignment)
+    intake = find_class(submissions_dir, assignment, notebook_names)
+    subs = intake.submissions
+    if only is not None:
+        subs = select_students(subs, only, submissions_dir)
+        late, partial_credit = same_policies(record, late, partial_credit, out_dir)
+        staging = staged_copy(out_dir)
+    else:
+        late, partial_credit = late or LatePolicy(), partial_credit or DEFAULT_POLICY
+        due, penalty = policy_spec(late)
+        record = RunRecord("notebook", assignment, list(intake.notes), due, penalty, partial_credit=partial_credit)
+        staging = staging_for(out_dir)
+        if _same_run(out_dir, "notebook", assignment):
+            class_report.carry_kept_files(out_dir, staging)
+    record.submitted.update({s.student_id: s.submitted_at.isoformat() for s in subs if s.submitted_at})
     jobs = max(1, min(jobs or default_jobs(), len(subs)))
     run_tag = f"course-grade-{secrets.token_hex(6)}"
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    # Partial credit's tally carries a tag made for this run (course.grading.partial_credit).
+    tally_tag = secrets.token_hex(8) if partial_credit == "scenario" else ""
     feedback_dir = staging / "feedback"
-    feedback_dir.mkdir()
+    feedback_dir.mkdir(exist_ok=True)
     results: list[StudentResult] = []
     interrupted = False
     try:
         with tempfile.TemporaryDirectory(prefix="course-grade-run-") as tmp:
             run_root = Path(tmp)
             master = run_root / "master"
-            generate(master, assignment, solutions_dir)
+            generate(master, assignment, solutions_dir, partial_credit_tag=tally_tag)
             private = sorted({str(solutions_dir.resolve()), str((REPO_ROOT / SOURCE_DIRECTORY).resolve())})
             work = [GradeJob(s.student_id, assignment, {k: str(v) for k, v in s.notebooks.items()}, str(master),
                              cell_timeout, work_dir=str(run_root / "students" / str(i)),
                              private=[str(run_root), *private], kernel_tag=f"{run_tag}/{s.key}",
                              kernel_dir=str(run_root / "k" / str(i)),  # short: socket paths are limited
                              key=s.key, name=s.name, notes=list(s.notes),
-                             submitted_at=s.submitted_at.isoformat() if s.submitted_at else "")
+                             submitted_at=s.submitted_at.isoformat() if s.submitted_at else "",
+                             partial_credit_tag=tally_tag)
                     for i, s in enumerate(subs)]
             deadline = student_timeout or student_deadline(master, assignment, cell_timeout)
             for job in work:
@@ -196,7 +239,9 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
         results.sort(key=lambda r: r.student_id)
         _apply_late_policy(results, subs, late)
         missing = sorted({s.student_id for s in subs} - {r.student_id for r in results})
-        report = _write_report(results, staging, intake.notes)
+        graded = {r.student_id for r in results}
+        merged = sorted([r for r in previous if r.student_id not in graded] + results, key=lambda r: r.student_id)
+        report = _write_report(merged, staging, record)
         if interrupted:
             note = (f"PARTIAL REPORT: `course grade` was interrupted after grading {len(results)} of {len(subs)} "
                     f"students.\nNot graded: {', '.join(missing) or '(none)'}\n{out_dir} was left as it was; "
@@ -205,7 +250,7 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
             target = out_dir.with_name(out_dir.name + ".partial")
         else:
             target = out_dir
-        _swap_in(staging, target)
+        swap_in(staging, target)
         report = _relocate(report, staging, target)
         report.partial, report.missing = interrupted, missing
     finally:
@@ -233,14 +278,48 @@ def _apply_late_policy(results: list[StudentResult], subs: list[Submission], lat
             r.verdicts.append(f"late penalty ({late.method}): -{r.late_penalty:g} points")
 
 
-def _write_report(results: list[StudentResult], folder: Path, notes: list[str] | None = None) -> ClassReport:
-    grades_csv = write_grades_csv(results, folder / "grades.csv")
-    questions_csv, results_json = write_details(results, folder)
-    plots = plot_distributions(results, folder / "plots")
-    summary = write_summary(results, folder, notes or [])
-    return ClassReport(results, grades_csv, questions_csv, results_json,
-                       [folder / "feedback" / f"{r.key or r.student_id}.html" for r in results], plots,
-                       notes=list(notes or []), summary=summary)
+def select_students(subs: list[Submission], only: list[str], submissions_dir: Path) -> list[Submission]:
+    """The submissions of the students named in ``only`` (by id or key); an unknown name is an error."""
+    wanted = set(only)
+    if not wanted:
+        raise SubmissionError("--only names no student")
+    known = {s.student_id for s in subs} | {s.key for s in subs}
+    unknown = sorted(wanted - known)
+    if unknown:
+        ids = sorted(s.student_id for s in subs)
+        shown = ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise SubmissionError(f"--only: no submission from {', '.join(unknown)} in {submissions_dir} "
+                              f"(students there: {shown})")
+    return [s for s in subs if s.student_id in wanted or s.key in wanted]
+
+
+def same_policies(record: RunRecord, late: LatePolicy | None, partial_credit: str | None,
+                  out_dir: Path) -> tuple[LatePolicy, str]:
+    """The late and partial-credit policies of a regrade: the report's own, and an error if asked for others."""
+    kept_late = record.late_policy()
+    if late is not None and late != LatePolicy() and late != kept_late:
+        due, penalty = policy_spec(kept_late)
+        raise PreviousRunError(f"{out_dir} was graded with --due {due or '(none)'} --late-penalty {penalty}; a regrade "
+                               "of some students must use the same (leave both out), or regrade the whole class")
+    kept_partial = record.partial_credit or DEFAULT_POLICY
+    if partial_credit is not None and partial_credit != kept_partial:
+        raise PreviousRunError(f"{out_dir} was graded with --partial-credit {kept_partial}; a regrade of some students "
+                               "must use the same (leave it out), or regrade the whole class")
+    return kept_late, kept_partial
+
+
+def _same_run(out_dir: Path, kind: str, assignment: str) -> bool:
+    try:
+        previous_run(out_dir, kind, assignment)
+    except PreviousRunError:
+        return False
+    return True
+
+
+def _write_report(results: list[StudentResult], folder: Path, record: RunRecord) -> ClassReport:
+    files = class_report.write(results, folder, record)
+    return ClassReport(results, files.grades_csv, files.questions_csv, files.results_json, files.feedback, files.plots,
+                       notes=[*record.notes, *files.notes], summary=files.summary)
 
 
 def _relocate(report: ClassReport, old: Path, new: Path) -> ClassReport:
@@ -250,30 +329,8 @@ def _relocate(report: ClassReport, old: Path, new: Path) -> ClassReport:
                        notes=report.notes, summary=move(report.summary) if report.summary else None)
 
 
-def _old_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}.replaced")
-
-
-def _swap_in(staging: Path, target: Path) -> None:
-    """Replace ``target`` by ``staging`` with two renames (a folder cannot be replaced in one).
-
-    Between them the previous report sits at ``.<name>.replaced``; :func:`_recover_swap` puts it
-    back if a crash happens right there, so no complete report is ever lost.
-    """
-    old = _old_name(target)
-    if old.exists():
-        shutil.rmtree(old)
-    if target.exists():
-        os.rename(target, old)
-    os.rename(staging, target)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def _recover_swap(target: Path) -> None:
-    old = _old_name(target)
-    if old.exists() and not target.exists():
-        os.rename(old, target)
+#: Kept for callers of the old names: the report folder's atomic swap lives in course.grading.report_dir.
+_swap_in, _recover_swap = swap_in, recover_swap
 
 
 def stop_kernels(tag_prefix: str) -> list[int]:
@@ -401,4 +458,5 @@ def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | 
         raise
 
 
-__all__ = ["ClassReport", "GradingInterrupted", "SandboxUnavailable", "Submission", "grade_class", "stop_kernels"]
+__all__ = ["ClassReport", "GradingInterrupted", "PreviousRunError", "SandboxUnavailable", "Submission", "grade_class",
+           "select_students", "stop_kernels"]

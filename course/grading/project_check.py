@@ -50,6 +50,7 @@ def run_project_grade(args: argparse.Namespace) -> int:
     from course.grading.grade import SandboxUnavailable
     from course.grading.lateness import LatePolicy
     from course.grading.project_grade import grade_project_class
+    from course.grading.report_dir import PreviousRunError
     from course.grading.submissions import SubmissionError
 
     if args.project not in RUBRICS:
@@ -61,16 +62,26 @@ def run_project_grade(args: argparse.Namespace) -> int:
     if args.timeout < 1:
         print("course grade: --timeout must be at least 1 second", file=sys.stderr)
         return 2
+    if getattr(args, "partial_credit", None):
+        print("course grade: --partial-credit applies to notebooks; a project's rubric items score as the rubric says",
+              file=sys.stderr)
+        return 2
+    only = None
+    if getattr(args, "only", None) is not None:
+        only = [s.strip() for s in args.only.split(",") if s.strip()]
     try:
         late = LatePolicy.parse(args.due, args.late_penalty)
         report = grade_project_class(args.submissions, args.project, args.out, jobs=args.jobs,
-                                     item_timeout=args.timeout, require_sandbox=args.require_sandbox, late=late)
-    except (ValueError, SubmissionError, FileNotFoundError, SandboxUnavailable) as exc:
+                                     item_timeout=args.timeout, require_sandbox=args.require_sandbox, late=late,
+                                     only=only)
+    except (ValueError, SubmissionError, FileNotFoundError, SandboxUnavailable, PreviousRunError) as exc:
         print(f"course grade: {exc}", file=sys.stderr)
         return 2
     for note in report.notes:
         print(f"note: {note}")
     for r in report.results:
+        if only and not ({r.student_id, r.key} & set(only)):
+            continue
         note = f"  ({'; '.join(r.verdicts)})" if r.verdicts else ""
         penalty = f" (late: -{r.late_penalty:g})" if r.late_penalty else ""
         print(f"{r.student_id}: {r.score:g}/{r.max_score:g}{penalty} {r.status}{note}")

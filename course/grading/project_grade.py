@@ -14,12 +14,13 @@ most ``jobs`` at once. A submission that does not load, hangs, crashes or cannot
 gets a verdict and 0 for the items it did not pass; the class goes on. The results are the
 notebook grader's :class:`~course.grading.autograde.StudentResult` (one question per rubric
 item), so grades.csv, questions.csv, results.json, the summary, the feedback pages (with the
-sequence diagram of each failing scenario) and the plots are written by the same code, into a
-staging folder swapped in whole at the end.
+sequence diagram of each failing scenario) and the plots are written by the same code
+(``course.grading.class_report``), into a staging folder swapped in whole at the end. ``only``
+regrades some students into the report already there, as the notebook grader does; a rubric
+item graded by hand (status ``manual``, 0 points) gets its points from ``course grade manual``.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -29,14 +30,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TextIO
 
+from course.grading import class_report
 from course.grading.autograde import QuestionResult, StudentResult
 from course.grading.boundary import boundary_status
-from course.grading.feedback import render
-from course.grading.grade import NO_BOUNDARY_WARNING, SandboxUnavailable, default_jobs
+from course.grading.grade import NO_BOUNDARY_WARNING, SandboxUnavailable, default_jobs, same_policies, select_students
 from course.grading.lateness import LatePolicy
 from course.grading.progress import ProgressLine
 from course.grading.project_run import ITEM_TIMEOUT, rubric_for, run_rubric
-from course.grading.report import plot_distributions, write_details, write_grades_csv, write_summary
+from course.grading.report_dir import (
+    PreviousRunError,
+    RunRecord,
+    policy_spec,
+    previous_run,
+    recover_swap,
+    staged_copy,
+    staging_for,
+    swap_in,
+)
 from course.grading.submissions import SubmissionError, parse_lms_name, read_timestamp, student_key
 
 #: Most bytes a submitted zip may unpack to.
@@ -44,7 +54,8 @@ MAX_UNZIPPED_BYTES = 64 * 1024**2
 #: Most members a submitted zip may hold.
 MAX_ZIP_MEMBERS = 2000
 #: How a rubric item's status reads as a question's status on the notebook grader's pages.
-QUESTION_STATUS = {"pass": "pass", "fail": "fail", "timeout": "timeout", "crashed": "fail", "not run": "not run"}
+QUESTION_STATUS = {"pass": "pass", "fail": "fail", "timeout": "timeout", "crashed": "fail", "not run": "not run",
+                   "manual": "manual"}
 
 
 @dataclass
@@ -208,18 +219,42 @@ def grade_project_class(submissions: Path, project: str, out_dir: Path, *, jobs:
                         item_timeout: float = ITEM_TIMEOUT, require_sandbox: bool = False,
                         late: LatePolicy | None = None, progress: TextIO | None = None,
                         warnings: TextIO | None = None,
-                        on_result: Callable[[StudentResult], None] | None = None) -> ProjectClassReport:
-    """Grade every project in ``submissions`` against ``project``'s rubric; write the class's files to ``out_dir``."""
+                        on_result: Callable[[StudentResult], None] | None = None,
+                        only: list[str] | None = None) -> ProjectClassReport:
+    """Grade every project in ``submissions`` against ``project``'s rubric; write the class's files to ``out_dir``.
+
+    ``only``: grade just these students and merge them into the report already in ``out_dir``
+    (errors as for the notebook grader's ``only``).
+    """
     rubric_for(project)  # an unknown project fails before anything is graded
     fenced, why_not = boundary_status()
     if not fenced:
         if require_sandbox:
             raise SandboxUnavailable(f"refusing to grade without the OS boundary: {why_not}")
         print(NO_BOUNDARY_WARNING.format(reason=why_not), file=warnings or sys.stderr)
-    subs, notes = find_projects(submissions, project)
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.staging-", dir=out_dir.parent))
+    recover_swap(out_dir)
+    previous: list[StudentResult] = []
+    if only is not None:  # the report to merge into is checked before the submissions are read
+        record, previous = previous_run(out_dir, "project", project)
+    subs, notes = find_projects(submissions, project)
+    if only is not None:
+        subs = select_students(subs, only, submissions)  # type: ignore[arg-type]
+        late, _ = same_policies(record, late, None, out_dir)
+        staging = staged_copy(out_dir)
+    else:
+        late = late or LatePolicy()
+        due, penalty = policy_spec(late)
+        record = RunRecord("project", project, list(notes), due, penalty)
+        staging = staging_for(out_dir)
+        try:
+            previous_run(out_dir, "project", project)
+            class_report.carry_kept_files(out_dir, staging)
+        except PreviousRunError:
+            pass
+    record.submitted.update({s.student_id: s.submitted_at.isoformat() for s in subs  # type: ignore[attr-defined]
+                             if s.submitted_at})
     bar = ProgressLine(len(subs), "projects graded", progress)
     results: list[StudentResult] = []
     try:
@@ -237,31 +272,18 @@ def grade_project_class(submissions: Path, project: str, out_dir: Path, *, jobs:
                     bar.advance(f"{result.student_id}: {result.score:g}/{result.max_score:g}")
                     if on_result:
                         on_result(result)
-        _late(results, subs, late or LatePolicy())
-        feedback_dir = staging / "feedback"
-        feedback_dir.mkdir()
-        feedback = []
-        for r in results:
-            page = feedback_dir / f"{r.key or r.student_id}.html"
-            page.write_text(render(r), encoding="utf-8")
-            feedback.append(page)
-        grades_csv = write_grades_csv(results, staging / "grades.csv")
-        questions_csv, results_json = write_details(results, staging)
-        plots = plot_distributions(results, staging / "plots")
-        summary = write_summary(results, staging, notes)
-        old = out_dir.with_name(f".{out_dir.name}.replaced")
-        if old.exists():
-            shutil.rmtree(old)
-        if out_dir.exists():
-            os.rename(out_dir, old)
-        os.rename(staging, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
+        _late(results, subs, late)
+        graded = {r.student_id for r in results}
+        merged = sorted([r for r in previous if r.student_id not in graded] + results, key=lambda r: r.student_id)
+        files = class_report.write(merged, staging, record, render_for=graded)
+        swap_in(staging, out_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     move = lambda p: out_dir / p.relative_to(staging)  # noqa: E731
-    return ProjectClassReport(results, out_dir, move(grades_csv), move(questions_csv), move(results_json),
-                              move(summary), [move(p) for p in feedback], [move(p) for p in plots], notes, fenced)
+    return ProjectClassReport(merged, out_dir, move(files.grades_csv), move(files.questions_csv),
+                              move(files.results_json), move(files.summary), [move(p) for p in files.feedback],
+                              [move(p) for p in files.plots], [*record.notes, *files.notes], fenced)
 
 
 __all__ = ["MAX_UNZIPPED_BYTES", "ProjectClassReport", "ProjectSubmission", "UnsafeZip", "find_projects",
