@@ -83,3 +83,18 @@ def test_the_upgrade_is_a_traced_subrequest(rt):
     assert [e.data["url"] for e in sub] == ["https://feed.example.com/subscribe"]
     assert sub[0].data["upstream"] == "https://feed.example.com"
     assert rt.trace.events("ws_accept", mode="outbound")
+
+
+def test_a_worker_talks_to_a_hibernating_durable_object_upstream(rt):
+    rt.network.upstream("wss://feed.example.com", "ws-feed")
+    assert rt.client().get("/room-chat").json() == {
+        "heard": ["room has 1", "room heard hello (#1)", "room heard again (#2)"]}
+
+
+def test_a_partition_to_the_upstream_fails_the_connection_like_fetch(rt):
+    rt.network.upstream("wss://feed.example.com", "ws-feed")
+    rt.faults.partition("*", "feed.example.com")
+    rt.client().get("/connect")
+    error, close = status(rt)["events"][-2:]
+    assert error[0] == "error" and "Network connection lost." in error[1]
+    assert close == ["close", 1006, "", False]

@@ -77,5 +77,24 @@ class Default(WorkerEntrypoint):
             messages = await got
             ws.close(1000, "done")
             return Response.json({"status": resp.status, "messages": messages})
+        if url.path == "/room-chat":
+            ws = js.WebSocket.new("wss://feed.example.com/room")
+            heard = []
+            done = asyncio.get_running_loop().create_future()
+
+            def on_open(event):
+                ws.send("hello")
+                ws.send("again")
+
+            def on_message(event):
+                heard.append(event.data)
+                if len(heard) == 3:
+                    ws.close(1000, "thanks")
+                    done.set_result(None)
+
+            ws.addEventListener("open", on_open)
+            ws.addEventListener("message", on_message)
+            await done
+            return Response.json({"heard": heard})
         stub = self.env.CONSUMER.get(self.env.CONSUMER.idFromName("feed"))
         return await stub.fetch(request)
