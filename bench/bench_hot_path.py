@@ -16,11 +16,12 @@ tests/conformance/js_probe) with the same load generator, for the ratio to the r
 | httpx floor | ``httpx.AsyncClient`` on a transport that answers at once | 16 concurrent |
 | hello in-process | tests/projects/hello, ``rt.client()`` | a synchronous loop |
 | DO in-process | conformance probe ``/do/counter`` (read, add one, write; one object), ``rt.async_client()`` | 16 concurrent |
+| DO in-process, rt.fetch | the same route through ``rt.fetch`` (no httpx on either side) | 16 concurrent |
 | DO on the runtime's loop | the same route through ``rt.dispatch`` from the runtime's own loop (no client) | 16 concurrent |
 | trivial / DO over HTTP | ``course serve`` on the probe and ``wrangler dev`` on its twin | wrk (or httpx), 16 connections |
 | simulated day | bench_queues_cron.py's Worker: cron every minute, 72,000 queue messages | virtual clock |
 | Day 1 scenarios | ``day1.coordinator_scenario(seed).run(solution's run_coordinator)`` | seeds 0, 1, 2... |
-| load test | 10,000 ``GET /workers/w{i % 100}`` on the lab Worker, one ``asyncio.gather`` over ``rt.async_client()`` | all at once |
+| load test | 10,000 ``GET /workers/w{i % 100}`` on the lab Worker, one ``asyncio.gather`` over ``rt.async_client()``, then over ``rt.fetch`` | all at once |
 
 Figures are requests (or scenarios) per second of wall time, and CPU microseconds per request
 (all threads of the measuring process), which moves much less than wall time on a shared machine.
@@ -121,6 +122,27 @@ def measure_do(tree: Path, duration: float) -> dict[str, float]:
     return {"rate": rate, "cpu_us": cpu}
 
 
+def measure_do_fetch(tree: Path, duration: float) -> dict[str, float]:
+    import asyncio
+
+    from course.runtime import load
+
+    with tempfile.TemporaryDirectory() as state:
+        rt = load(tree / "tests" / "conformance" / "py_probe", persist_to=Path(state))
+        try:
+            if not hasattr(rt, "fetch"):
+                return {}  # a tree from before rt.fetch: the row shows "-"
+
+            async def main() -> tuple[float, float]:
+                await _gen(lambda: rt.fetch(DO_ROUTE), 0.5)
+                return await _gen(lambda: rt.fetch(DO_ROUTE), duration)
+
+            rate, cpu = asyncio.run(main())
+        finally:
+            rt.close()
+    return {"rate": rate, "cpu_us": cpu}
+
+
 def measure_do_on_loop(tree: Path, duration: float) -> dict[str, float]:
     from course.runtime import load
     from course.workers.http import Request
@@ -207,10 +229,34 @@ def measure_load_test(tree: Path, duration: float) -> dict[str, float]:
     return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
 
 
+def measure_load_test_fetch(tree: Path, duration: float) -> dict[str, float]:
+    """The same load test written with ``rt.fetch`` instead of an httpx client."""
+    import asyncio
+
+    from course.runtime import load
+
+    async def main(rt: Any) -> tuple[float, float]:
+        paths = [f"/workers/w{i % LOAD_TEST_OBJECTS}" for i in range(LOAD_TEST_REQUESTS)]
+        await asyncio.gather(*(rt.fetch(p) for p in paths[:LOAD_TEST_OBJECTS]))  # construct them
+        t0, c0 = time.perf_counter(), time.process_time()
+        responses = await asyncio.gather(*(rt.fetch(p) for p in paths))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        bad = [r.status for r in responses if r.status != 200]
+        if bad:
+            raise RuntimeError(f"{len(bad)} requests failed, e.g. {bad[:3]}")
+        return wall, cpu
+
+    with load(tree / "course" / "lab", virtual_time=True, seed=7) as rt:
+        if not hasattr(rt, "fetch"):
+            return {}
+        wall, cpu = asyncio.run(main(rt))
+    return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
+
+
 MEASURES: dict[str, Callable[[Path, float], dict[str, float]]] = {
-    "httpx_floor": measure_httpx_floor, "hello": measure_hello, "do": measure_do,
+    "httpx_floor": measure_httpx_floor, "hello": measure_hello, "do": measure_do, "do_fetch": measure_do_fetch,
     "do_on_loop": measure_do_on_loop, "day": measure_day, "scenarios": measure_scenarios,
-    "load_test": measure_load_test,
+    "load_test": measure_load_test, "load_test_fetch": measure_load_test_fetch,
 }
 
 
@@ -318,10 +364,12 @@ def main(argv: list[str] | None = None) -> int:
         ("httpx floor (no Worker), req/s", "httpx_floor", "rate", ""),
         ("hello in-process, rt.client() sync loop, req/s", "hello", "rate", "trivial"),
         ("DO read-modify-write in-process, rt.async_client() x16, req/s", "do", "rate", "do"),
+        ("DO read-modify-write in-process, rt.fetch() x16, req/s", "do_fetch", "rate", "do"),
         ("DO read-modify-write on the runtime's loop, rt.dispatch x16, req/s", "do_on_loop", "rate", "do"),
         ("simulated day (72,000 messages), s", "day", "seconds", ""),
         ("Day 1 coordinator scenarios, per s", "scenarios", "rate", ""),
-        ("load test, 10,000 requests on 100 objects, req/s", "load_test", "rate", ""),
+        ("load test, 10,000 requests on 100 objects, rt.async_client(), req/s", "load_test", "rate", ""),
+        ("load test, 10,000 requests on 100 objects, rt.fetch(), req/s", "load_test_fetch", "rate", ""),
     ]
     base = "before" in trees
     head = ("| measurement | " + ("before | " if base else "") + "now | " + ("now/before | " if base else "")

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from course.runtime.bindings.ai.service import AI, AiService
+from course.runtime.edges.fetch import fetch_on_loop, request_for
 from course.runtime.edges.sessions import AsyncWebSocketSession, WebSocketSession, connect, connect_async
 from course.runtime.edges.transport import AsyncWorkerTransport, WorkerTransport
 from course.runtime.kernel.regions import check_region
@@ -23,6 +24,7 @@ from course.runtime.net.regions import NETWORK, NetworkModel
 from course.runtime.objects import durable_objects
 from course.runtime.objects.websocket_wire import WEBSOCKET_WIRE
 from course.runtime.registry import PLUGINS, UNSUPPORTED
+from course.workers.http import Response
 
 
 class Runtime(Kernel):
@@ -86,6 +88,22 @@ class Runtime(Kernel):
         transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region),
                                          test_scheduled=test_scheduled)
         return httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)
+
+    async def fetch(self, resource: Any, init: Any = None, *, worker: str | None = None, region: str | None = None,
+                    base_url: str = DEFAULT_BASE_URL, test_scheduled: bool = False, **kwargs: Any) -> Response:
+        """Send a request to a Worker in-process and return the Worker's ``Response``, with no HTTP
+        client in between (what ``SELF.fetch`` is in vitest-pool-workers); await it from any loop.
+
+        ``resource`` is a path (``"/do/counter?run=1"``, resolved against ``base_url``), an absolute
+        URL or a ``Request``; ``init`` and keyword arguments are the Fetch API's (``method=``,
+        ``headers=``, ``body=``, ``cf=``). ``region`` and ``test_scheduled`` are the clients'. Read the
+        answer as Worker code does: ``response.status``, ``response.headers``,
+        ``await response.json()``. No httpx request or response is built: a load test pays for
+        the Worker and the runtime only (figures in bench/README.md).
+        """
+        request = request_for(resource, init, base_url=base_url, **kwargs)
+        return await self.call_async(fetch_on_loop(self, request, worker=worker, region=check_region(region),
+                                                   test_scheduled=test_scheduled))
 
     def websocket(self, path: str, *, worker: str | None = None, region: str | None = None, headers: Any = None,
                   base_url: str = DEFAULT_BASE_URL) -> WebSocketSession:

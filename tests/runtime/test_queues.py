@@ -520,3 +520,17 @@ def test_max_concurrency_limits_simultaneous_consumer_invocations(load_project):
     assert run("")[:3] == [("start", 0), ("start", 1), ("start", 2)]  # autoscaling: all at once
     with pytest.raises(ConfigError, match="max_concurrency"):
         load_project(project("max_concurrency = 251"))
+
+
+def test_a_delivered_message_body_is_its_own_copy_and_read_only(load_project):
+    """Each delivery copies the stored body (built on first read, then the same object), and
+    ``body`` cannot be replaced, as on Cloudflare where it is a read-only property."""
+    from course.runtime.bindings.queues import Message, StoredMessage
+
+    stored = StoredMessage("id", '{"n": [1, 2]}', "json", 13, timestamp=1_767_225_630.5, ready_at=0, seq=1)
+    first, second = Message(stored), Message(stored)
+    assert first.body is first.body and first.body == {"n": [1, 2]} and first.body.n == [1, 2]
+    first.body["n"].append(3)
+    assert second.body == {"n": [1, 2]} and stored.payload == '{"n": [1, 2]}'
+    with pytest.raises(AttributeError):
+        first.body = {}

@@ -105,3 +105,39 @@ def test_subscribers_see_each_new_event(rt):
     unsubscribe()
     rt.client().get("/")
     assert seen == ["request", "handler", "log", "response"]
+
+
+def _trace():
+    from course.runtime.kernel.clock import Clock
+    from course.runtime.kernel.trace import Trace
+
+    return Trace(Clock(virtual=True))
+
+
+def test_record_rows_gives_the_same_events_as_record_per_row():
+    rows, single = _trace(), _trace()
+    keys = ("queue", "id", "ids")
+    values = [("q", "a", ["x", "y"]), ("q", "b", ("z",))]
+    rows.record_rows("queue_send", keys, values)
+    for row in values:
+        single.record("queue_send", **dict(zip(keys, row)))
+    assert rows.to_dicts() == single.to_dicts()
+    assert [e.data for e in rows] == [{"queue": "q", "id": "a", "ids": ["x", "y"]},
+                                      {"queue": "q", "id": "b", "ids": ["z"]}]
+    assert rows.mark() == 2
+
+
+def test_record_rows_reaches_subscribers_one_event_at_a_time():
+    trace, seen = _trace(), []
+    trace.subscribe(lambda e: seen.append((e.seq, e.id)))
+    trace.record_rows("queue_ack", ("queue", "id"), [("q", "a"), ("q", "b")])
+    assert seen == [(1, "a"), (2, "b")]
+
+
+def test_a_recorded_list_is_copied_and_read_back_as_a_list():
+    trace, ids = _trace(), ["a", "b"]
+    trace.record("queue_delivery", ids=ids, nested={"k": [1, {"x": b"12"}]})
+    ids.append("c")
+    event = trace.last("queue_delivery")
+    assert event.ids == ["a", "b"] and isinstance(event.ids, list)
+    assert event.nested == {"k": [1, {"x": {"bytes": 2}}]}

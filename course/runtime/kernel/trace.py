@@ -55,8 +55,22 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def _event(seq: int, t: float, kind: str, data: dict[str, Any]) -> TraceEvent:
-    """A TraceEvent without the frozen dataclass's four ``object.__setattr__`` calls."""
+def _stored(value: Any) -> Any:
+    """A recorded value that is not plain, as the trace keeps it: a list (or set) of plain values
+    (ids, attempts) becomes a tuple, which the garbage collector stops tracking; the rest goes
+    through :func:`_jsonable`. :func:`_event` turns those tuples back into lists."""
+    if isinstance(value, (list, tuple, set, frozenset)) and _PLAIN_TYPES.issuperset(map(type, value)):
+        return tuple(value)
+    return _jsonable(value)
+
+
+def _event(seq: int, t: float, kind: str, keys: tuple[str, ...], values: tuple[Any, ...]) -> TraceEvent:
+    """The TraceEvent of a stored entry (without the frozen dataclass's ``__setattr__`` calls)."""
+    data = dict(zip(keys, values))
+    if not _PLAIN_TYPES.issuperset(map(type, values)):
+        for key, value in data.items():
+            if type(value) is tuple:
+                data[key] = list(value)
     event = object.__new__(TraceEvent)
     event.__dict__.update(seq=seq, t=t, kind=kind, data=data)
     return event
@@ -77,7 +91,10 @@ class Trace:
         self._clock = clock
         # Oldest first. A bounded deque drops the oldest entry in O(1) (a list paid a memmove of
         # the whole trace per event once full). The newest ``_raw`` entries are
-        # (seq, t, kind, data) tuples not yet built into TraceEvents.
+        # (seq, t, kind, keys, values) tuples not yet built into TraceEvents: tuples of plain
+        # values, which the garbage collector stops tracking at its next young collection (a
+        # dict stays tracked until a full collection, and a long trace of them made full
+        # collections both more frequent and slower: bench/README.md).
         self._events: collections.deque[Any] = collections.deque(maxlen=limit)
         self._raw = 0
         self._lock = threading.Lock()
@@ -95,24 +112,42 @@ class Trace:
             self._events = collections.deque(self._built(), maxlen=value)
 
     def record(self, kind: str, **data: Any) -> None:
-        """Append one event of ``kind`` with ``data`` (its values made JSON-friendly now, so a list
-        the caller changes later does not change the trace)."""
-        # ``data`` is this call's own dict: convert the few values that are not plain in place.
-        if not _PLAIN_TYPES.issuperset(map(type, data.values())):
-            for key, value in data.items():
-                if type(value) not in _PLAIN_TYPES:
-                    data[key] = _jsonable(value)
+        """Append one event of ``kind`` with ``data`` (its values copied now, so a list the caller
+        changes later does not change the trace)."""
+        values = tuple(data.values())
+        if not _PLAIN_TYPES.issuperset(map(type, values)):
+            values = tuple(v if type(v) in _PLAIN_TYPES else _stored(v) for v in values)
         with self._lock:
             self._seq += 1
+            entry = (self._seq, self._clock.now(), kind, tuple(data), values)
             if not self._listeners:
-                self._events.append((self._seq, self._clock.now(), kind, data))
+                self._events.append(entry)
                 self._raw += 1
                 return
-            event = _event(self._seq, self._clock.now(), kind, data)
+            event = _event(*entry)
             self._built()
             self._events.append(event)
         for listener in self._listeners:
             listener(event)
+
+    def record_rows(self, kind: str, keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+        """``record(kind, **dict(zip(keys, row)))`` for each tuple of ``rows``, in order, under one
+        lock and without a dict per event (a queue's ``sendBatch``, a batch's acks)."""
+        with self._lock:
+            if not self._listeners:
+                now = self._clock.now()
+                events = self._events
+                seq = self._seq
+                for values in rows:
+                    if not _PLAIN_TYPES.issuperset(map(type, values)):
+                        values = tuple(v if type(v) in _PLAIN_TYPES else _stored(v) for v in values)
+                    seq += 1
+                    events.append((seq, now, kind, keys, values))
+                self._raw += seq - self._seq
+                self._seq = seq
+                return
+        for values in rows:  # a subscriber sees each event as it is recorded
+            self.record(kind, **dict(zip(keys, values)))
 
     def _built(self) -> collections.deque[Any]:
         """The events, every raw entry built into a TraceEvent (call with the lock held)."""

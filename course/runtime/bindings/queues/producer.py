@@ -16,6 +16,8 @@ from course.runtime.bindings.queues.service import queues
 MAX_SEND_BATCH_MESSAGES = 100
 #: Most bytes one ``sendBatch`` call may carry: "100 (or 256KB in total)" (LIMITS_DOC).
 MAX_SEND_BATCH_BYTES = 256_000
+#: The keys of one message of ``sendBatch``.
+_ITEM_KEYS = frozenset({"body", "contentType", "delaySeconds"})
 
 
 class QueueProducer:
@@ -46,17 +48,18 @@ class QueueProducer:
                               f"per call ({LIMITS_DOC})", "RangeError")
         service = queues(self._runtime)
         stored: list[StoredMessage] = []
+        new_message = service.new_message
         for i, item in enumerate(items):
-            if not isinstance(item, Mapping) or "body" not in item:
+            if not (type(item) is dict or isinstance(item, Mapping)) or "body" not in item:
                 raise queue_error(f"sendBatch() message {i} must be a dict with a 'body' key, got {item!r}",
                                   "TypeError")
-            extra = set(item) - {"body", "contentType", "delaySeconds"}
-            if extra:
+            if len(item) > 1 and not _ITEM_KEYS.issuperset(item):
+                extra = set(item) - _ITEM_KEYS
                 raise queue_error(f"sendBatch() message {i}: unknown key(s) {', '.join(sorted(extra))}",
                                   "TypeError")
             delay = parse_delay(item["delaySeconds"], f"message {i} delaySeconds") \
                 if item.get("delaySeconds") is not None else batch_delay
-            stored.append(service.new_message(item["body"], item.get("contentType"), delay))
+            stored.append(new_message(item["body"], item.get("contentType"), delay))
         total = sum(m.size for m in stored)
         if total > MAX_SEND_BATCH_BYTES:
             raise queue_error(f"sendBatch() carries {total} bytes; at most {MAX_SEND_BATCH_BYTES} bytes "

@@ -46,6 +46,10 @@ MAX_RETENTION_SECONDS = 14 * 86_400
 _DELIVERY_ORDER = operator.attrgetter("ready_at", "seq")
 _READY_AT = operator.attrgetter("ready_at")
 
+#: The fields of the ``queue_send`` and ``queue_ack`` trace events.
+_SEND_KEYS = ("queue", "id", "content_type", "size", "delay", "producer")
+_ACK_KEYS = ("queue", "id", "attempts")
+
 
 @dataclass
 class Queue:
@@ -114,7 +118,11 @@ class Queue:
 
     # -- the delivery engine (loop thread) ---------------------------------------------------
     def _insert(self, message: StoredMessage) -> None:
-        bisect.insort(self.pending, message, key=_DELIVERY_ORDER)
+        pending = self.pending
+        if pending and (message.ready_at, message.seq) < (pending[-1].ready_at, pending[-1].seq):
+            bisect.insort(pending, message, key=_DELIVERY_ORDER)
+        else:
+            pending.append(message)  # the usual case: ready last (and sent last)
 
     def _expire(self) -> None:
         """Delete the messages older than the retention period (LIMITS_DOC, note 3)."""
@@ -235,8 +243,13 @@ class Queue:
                             error=type(exc).__name__, message=str(exc))
             rt.log("error", f"queue {self.name}: consumer {consumer.worker} threw; undecided "
                    f"messages will be retried:\n{tb.rstrip()}", worker=consumer.worker)
+        # Acks that cannot come back as duplicates are traced together, in order with the rest.
+        quiet_acks = not (self.duplicate_rate if self.duplicate_rate is not None else self.service.duplicate_rate) \
+            and FAULTS.peek(rt) is None
+        acks: list[tuple[str, str, int]] = []
+        inflight = self.inflight
         for m, msg in zip(stored, messages):
-            self.inflight.pop(m.id, None)
+            inflight.pop(m.id, None)
             decision = msg._decision
             reason = "retry()" if decision and decision[0] == "retry" else None
             if decision is None:
@@ -245,10 +258,19 @@ class Queue:
             if decision is None:
                 decision = ("retry", None) if failed is not None else ("ack", None)
                 reason = "exception" if failed is not None else None
+            if decision[0] == "ack" and quiet_acks:
+                self.acked += 1
+                acks.append((self.name, m.id, m.attempts))
+                continue
+            if acks:
+                rt.trace.record_rows("queue_ack", _ACK_KEYS, acks)
+                acks = []
             if decision[0] == "ack":
                 self._ack(m)
             else:
                 self._retry(m, decision[1], reason or "retry()")
+        if acks:
+            rt.trace.record_rows("queue_ack", _ACK_KEYS, acks)
         self._pump()
 
     def _ack(self, m: StoredMessage) -> None:
@@ -342,20 +364,21 @@ class QueueService:
     def new_message(self, body: Any, content_type: str | None, delay: float) -> StoredMessage:
         """A checked message ready ``delay`` seconds from now, with a fresh id (not yet queued)."""
         content_type, payload, size = encode_message(body, content_type)
-        rt = self.runtime
-        mid = f"{self._id_rng.getrandbits(128):032x}"
-        return StoredMessage(mid, payload, content_type, size, timestamp=rt.clock.wall(),
-                             ready_at=rt.clock.now() + delay, seq=next(self._seq))
+        clock = self.runtime.clock
+        return StoredMessage("%032x" % self._id_rng.getrandbits(128), payload, content_type, size,
+                             clock.wall(), clock.now() + delay, next(self._seq))
 
     def enqueue(self, queue: str, messages: list[StoredMessage], producer: str | None) -> None:
         """Add messages (on the loop thread) and start whatever batch became due."""
         q = self.queue(queue)
+        now = self.runtime.clock.now()
+        insert = q._insert
         for m in messages:
-            q.sent += 1
-            q._insert(m)
-            self.runtime.trace.record("queue_send", queue=queue, id=m.id, content_type=m.content_type,
-                                      size=m.size, delay=round(m.ready_at - self.runtime.clock.now(), 6),
-                                      producer=producer)
+            insert(m)
+        q.sent += len(messages)
+        self.runtime.trace.record_rows("queue_send", _SEND_KEYS, [
+            (queue, m.id, m.content_type, m.size, round(m.ready_at - now, 6) if m.ready_at != now else 0.0,
+             producer) for m in messages])
         q._pump()
 
     def send(self, queue: str, body: Any, **options: Any) -> None:
