@@ -98,3 +98,45 @@ def test_a_partition_to_the_upstream_fails_the_connection_like_fetch(rt):
     error, close = status(rt)["events"][-2:]
     assert error[0] == "error" and "Network connection lost." in error[1]
     assert close == ["close", 1006, "", False]
+
+
+def test_an_online_runtime_reaches_a_real_websocket_server(load_project):
+    """``course serve`` (online, real time) dials real WebSockets; here a local server stands in
+    for the internet."""
+    import threading
+
+    from websockets.sync.server import serve
+
+    def echo(conn):
+        conn.send(f"hello {conn.request.path} via {conn.subprotocol}")
+        for message in conn:
+            if message == "bye":
+                conn.close(4000, "asked to")
+                return
+            conn.send(message[::-1] if isinstance(message, str) else bytes(reversed(message)))
+
+    with serve(echo, "127.0.0.1", 0, subprotocols=["chat"]) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.socket.getsockname()[1]
+        rt = load_project({"wrangler.toml": 'name = "dialer"\nmain = "src/entry.py"\n', "src/entry.py": f"""
+            import asyncio
+            import js
+            from workers import Response, WorkerEntrypoint
+
+            class Default(WorkerEntrypoint):
+                async def fetch(self, request):
+                    ws = js.WebSocket.new("ws://127.0.0.1:{port}/feed", "chat")
+                    seen, closed = [], asyncio.get_running_loop().create_future()
+                    def on_open(event):
+                        ws.send("abc")
+                        ws.send(b"xyz")
+                        ws.send("bye")
+                    ws.addEventListener("open", on_open)
+                    ws.addEventListener("message", lambda e: seen.append(e.data if isinstance(e.data, str) else e.data.to_bytes().decode()))
+                    ws.addEventListener("close", lambda e: closed.set_result([e.code, e.reason, e.wasClean]))
+                    close = await asyncio.wait_for(closed, 10)
+                    return Response.json({{"seen": seen, "close": close, "protocol": ws.protocol}})
+        """}, virtual_time=False)
+        rt.network.online = True
+        assert rt.client().get("/").json() == {"seen": ["hello /feed via chat", "cba", "zyx"],
+                                                "close": [4000, "asked to", True], "protocol": "chat"}

@@ -1,7 +1,11 @@
 """Where a Worker's outbound ``fetch`` goes: registered upstreams, the internet, or a clear refusal.
 
-Every subrequest of Worker code takes this one path: ``fetch``, ``js.fetch`` and the HTTP client
-libraries (``httpx``, ``requests``/``urllib3``, ``aiohttp``: :mod:`course.workers.http_clients`).
+Every subrequest of Worker code takes this one path: ``fetch``, ``js.fetch``, the HTTP client
+libraries (``httpx``, ``requests``/``urllib3``, ``aiohttp``: :mod:`course.workers.http_clients`)
+and the upgrade request of an outbound WebSocket (``js.WebSocket``, or ``fetch`` with
+``Upgrade: websocket``: a registered Worker or function answers it with a 101 and a
+``WebSocketPair`` end; online, a real connection made with the ``websockets`` client is joined to
+a pair).
 Faults (partitions, added latency) apply first, then the request goes to the upstream registered
 for its URL (``rt.network.upstream(...)``: a function, an httpx transport, or another Worker in
 the same runtime). Anything else reaches the real internet only when the network is ``online``
@@ -13,16 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+from websockets.sync.client import connect as websockets_connect
 
+from course.runtime.net.endpoints import Endpoint
 from course.runtime.net.faults import FAULTS
 from course.runtime.net.links import call_outbound
 from course.workers.http import Request, Response
 from course.workers.jsproxy import JsException
+from course.workers.websocket import (ABNORMAL_CLOSURE, MAX_MESSAGE_BYTES, SENDABLE_CLOSE_CODES, WebSocket,
+                                      WebSocketPair)
 
 #: Cloudflare allows 50 subrequests per invocation on the Free plan and 10,000 on Paid
 #: (https://developers.cloudflare.com/workers/platform/limits/#subrequests). Paid is modelled.
@@ -169,9 +179,7 @@ class Network:
         """The request over the real internet, on a worker thread (the loop keeps running)."""
         rt = self.runtime
         if is_upgrade(request):
-            raise JsException(f"fetch({request.url!r}) asks for a WebSocket upgrade: WebSockets to the internet "
-                              "are not supported by the course runtime yet; register an upstream Worker for the "
-                              "host with rt.network.upstream(...)", "TypeError")
+            return await self._internet_websocket(request)
         outgoing = to_httpx_request(request, await _body_bytes(request))
         follow = request.redirect != "manual"
 
@@ -190,3 +198,95 @@ class Network:
         finally:
             rt.clock.external_io_finished()
         return from_httpx_response(resp)
+
+    async def _internet_websocket(self, request: Request) -> Response:
+        """An upgrade request over the real internet: a real WebSocket connection (the
+        ``websockets`` client, on threads) joined to the client end of a ``WebSocketPair``."""
+        url = "ws" + request.url[len("http"):]
+        offered = [p.strip() for p in (request.headers.get("sec-websocket-protocol") or "").split(",") if p.strip()]
+        headers = [(k, v) for k, v in request.headers.raw_items() if k not in HANDSHAKE_HEADERS]
+
+        client, server = WebSocketPair.new().object_values()
+        peer = InternetWebSocket(self.runtime, urlsplit(url).netloc)
+        connected: Future[Any] = Future()
+
+        def run() -> None:  # on its own thread, for the connection's life
+            try:
+                with websockets_connect(url, subprotocols=offered or None, additional_headers=headers,
+                                        max_size=MAX_MESSAGE_BYTES, open_timeout=INTERNET_TIMEOUT) as conn:
+                    connected.set_result(conn)
+                    peer.pump(conn, server)
+            except Exception as exc:  # noqa: BLE001 - a refused handshake fails like a failed fetch
+                if not connected.done():
+                    connected.set_exception(exc)
+
+        threading.Thread(target=run, name=f"course-ws:{peer.host}", daemon=True).start()
+        try:
+            conn = await asyncio.wrap_future(connected)
+        except Exception as exc:  # noqa: BLE001
+            raise JsException(f"fetch({request.url!r}) failed: WebSocket handshake: {type(exc).__name__}: {exc}",
+                              "TypeError") from None
+        peer.conn = conn
+        server.link.own(peer)  # type: ignore[attr-defined] - the runtime's EndLink
+        server.accept_external()
+        peer.accepted.set()  # frames from the internet may flow now
+        protocol = {"sec-websocket-protocol": conn.subprotocol} if conn.subprotocol else {}
+        return Response(None, status=101, web_socket=client, headers=protocol)
+
+
+#: Headers of the upgrade handshake that the WebSocket client writes itself (RFC 6455 4.1).
+HANDSHAKE_HEADERS = frozenset({"host", "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
+                               "sec-websocket-extensions", "sec-websocket-protocol", "content-length"})
+
+
+class InternetWebSocket:
+    """The owner of a pair's server end whose far side is a real connection: frames the Worker
+    sends go out on one sender thread (in order), frames that come in are sent by the server end
+    on the runtime's loop; a close on either side closes the other."""
+
+    label: str | None = None
+    worker = None
+
+    def __init__(self, runtime: Any, host: str) -> None:
+        self.runtime, self.host = runtime, host
+        self.conn: Any = None
+        self.accepted = threading.Event()
+        self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"course-ws-out:{host}")
+
+    def endpoint(self) -> Endpoint:
+        return Endpoint(None, self.host)
+
+    def deliver(self, ws: WebSocket, kind: str, payload: Any) -> None:
+        if kind == "message":
+            self._sender.submit(self.conn.send, payload if isinstance(payload, str) else bytes(payload))
+        elif kind == "close":
+            code, reason, _clean = payload
+            self._sender.submit(self.conn.close, code if code in SENDABLE_CLOSE_CODES else 1000, reason)
+
+    def release(self, ws: WebSocket) -> None:
+        self._sender.shutdown(wait=False)
+
+    def pump(self, conn: Any, end: WebSocket) -> None:
+        """On the connection's thread: every incoming frame to the Worker, then the close."""
+        loop = self.runtime.loop
+        self.accepted.wait()
+        try:
+            for message in conn:
+                loop.call_soon_threadsafe(self._arrived, end, message)
+        except Exception:  # noqa: BLE001 - a broken connection ends in an abnormal close below
+            pass
+        loop.call_soon_threadsafe(self._ended, end, conn.close_code, conn.close_reason or "")
+
+    @staticmethod
+    def _arrived(end: WebSocket, message: str | bytes) -> None:
+        if end.readyState == WebSocket.OPEN and not end.close_sent:
+            end.send(message)
+
+    @staticmethod
+    def _ended(end: WebSocket, code: int | None, reason: str) -> None:
+        if end.readyState == WebSocket.CLOSED or end.close_sent:
+            return
+        if code in SENDABLE_CLOSE_CODES:
+            end.close(code, reason)
+        else:
+            end.drop_connection(ABNORMAL_CLOSURE, reason)
