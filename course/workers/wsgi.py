@@ -6,8 +6,9 @@ string", ``QUERY_STRING`` as sent, repeated headers joined with ",", ``CONTENT_L
 body, and the Worker's env as ``environ["workers.env"]``), calls the app synchronously, and turns
 its status, headers and body iterable (``write()`` output first, empty chunks dropped, the
 iterable's ``close()`` called) into a Response. 101/103/204/205/304 carry no body. A body
-iterable that is not a list streams chunk by chunk (see :func:`fetch`); the request body reaches
-the app whole in ``wsgi.input``, as WSGI reads it synchronously.
+iterable that is not a list streams chunk by chunk (see :func:`fetch`). A request body in memory
+is ``wsgi.input`` as bytes; a streaming one (a ``ReadableStream`` another Worker is still writing)
+is read chunk by chunk as the app reads (:class:`StreamInput`).
 
 The app runs synchronously inside the async handler, as on Cloudflare; if it calls an HTTP client
 (``requests``) that waits through ``pyodide.ffi.run_sync``, the rest of the runtime keeps running.
@@ -22,7 +23,7 @@ import sys
 from typing import Any, Callable, Iterable
 from urllib.parse import unquote, urlsplit
 
-from course.workers.ffi import enable_run_sync
+from course.workers.ffi import enable_run_sync, run_sync
 from course.workers.http import Headers, Request, Response
 from course.workers.streams import LiveReadableStream, start_producer
 
@@ -37,8 +38,36 @@ def native_string(text: str) -> str:
     return text.encode("utf-8").decode("latin-1")
 
 
-def build_environ(request: Request, env: Any, body: bytes) -> dict[str, Any]:
-    """The WSGI environ for ``request`` with the already-read ``body``."""
+class StreamInput(io.RawIOBase):
+    """``wsgi.input`` for a request body that is still streaming: each ``read`` waits (through
+    ``run_sync``, so the runtime goes on) for the next chunk and returns what has arrived;
+    ``read()`` with no size reads to the end."""
+
+    def __init__(self, stream: LiveReadableStream) -> None:
+        super().__init__()
+        self._stream = stream
+        self._pending = b""
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending and not self._ended:
+            chunk = run_sync(self._stream.next_chunk())
+            if chunk is None:
+                self._ended = True
+            else:
+                self._pending = chunk
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def build_environ(request: Request, env: Any, body: "bytes | StreamInput") -> dict[str, Any]:
+    """The WSGI environ for ``request`` with the already-read ``body`` (or a streaming input,
+    then ``wsgi.input_terminated`` tells the app to read to the end without a length)."""
     parts = urlsplit(request.url)
     if not parts.scheme:
         raise ValueError(f"Request URL is not absolute: {request.url!r}")
@@ -52,7 +81,8 @@ def build_environ(request: Request, env: Any, body: bytes) -> dict[str, Any]:
         "SERVER_PROTOCOL": "HTTP/1.1",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": parts.scheme,
-        "wsgi.input": io.BytesIO(body),
+        "wsgi.input": body if isinstance(body, StreamInput) else io.BytesIO(body),
+        "wsgi.input_terminated": isinstance(body, StreamInput),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": False,
         "wsgi.multiprocess": False,
@@ -64,7 +94,7 @@ def build_environ(request: Request, env: Any, body: bytes) -> dict[str, Any]:
         if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             key = "HTTP_" + key
         environ[key] = f"{environ[key]},{value}" if key in environ else value
-    if "CONTENT_LENGTH" not in environ and body:
+    if "CONTENT_LENGTH" not in environ and isinstance(body, bytes) and body:
         environ["CONTENT_LENGTH"] = str(len(body))
     return environ
 
@@ -138,7 +168,14 @@ async def fetch(app: Callable[..., Iterable[bytes]], request: Request, env: Any,
     the reader as soon as the app yields it (``run_sync`` waits inside the generator let the
     runtime go on, virtual time included).
     """
-    body = bytes(await request.bytes()) if request.has_body and not request.bodyUsed else b""
+    body: bytes | StreamInput = b""
+    if request.has_body and not request.bodyUsed:
+        live = request._live
+        if live is not None:
+            request._used = True
+            body = StreamInput(live)
+        else:
+            body = bytes(await request.bytes())
     environ = build_environ(request, env, body)
     started = _Started()
     result = app(environ, started.start_response)

@@ -1,5 +1,5 @@
 """Streamed bodies: ASGI ``StreamingResponse`` and WSGI generators reach the reader chunk by chunk,
-and a streamed request body reaches an ASGI app chunk by chunk (all on the virtual clock).
+and a streamed request body reaches an ASGI or WSGI app chunk by chunk (all on the virtual clock).
 
 The project is tests/projects/streaming (FastAPI + Flask, written for these tests).
 """
@@ -43,8 +43,9 @@ def test_a_client_receives_the_whole_streamed_body(rt, path):
     assert r.headers["content-type"].startswith("text/plain")
 
 
-def test_a_streamed_request_body_reaches_the_asgi_app_in_chunks(rt):
-    chunks = rt.client().get("/upload").json()["chunks"]
+@pytest.mark.parametrize("path", ["/upload", "/wsgi/upload"])
+def test_a_streamed_request_body_reaches_the_app_in_chunks(rt, path):
+    chunks = rt.client().get(path).json()["chunks"]
     assert [text for text, _ in chunks] == ["a", "bb", "ccc"]
     times = [t for _, t in chunks]
     assert times[1] - times[0] == pytest.approx(1.0) and times[2] - times[1] == pytest.approx(1.0)

@@ -1,8 +1,9 @@
 """Streamed bodies through the ASGI and WSGI adapters, measured on the runtime's clock.
 
 ``/read/<path>`` serves ``<path>`` with one of the apps and reads the Response body chunk by chunk,
-noting when each chunk arrived; the apps note when they produced each chunk. ``/upload`` sends
-the FastAPI app a request body written over three seconds through a TransformStream.
+noting when each chunk arrived; the apps note when they produced each chunk. ``/upload`` (and
+``/wsgi/upload``) sends the FastAPI (Flask) app a request body written over three seconds
+through a TransformStream.
 """
 import asyncio
 import time
@@ -57,6 +58,19 @@ def wsgi_ticks():
     return FlaskResponse(beats(), mimetype="text/plain")
 
 
+@web.post("/wsgi/count")
+def wsgi_count():
+    from flask import request as flask_request
+
+    seen = []
+    while True:
+        chunk = flask_request.stream.read(1024)
+        if not chunk:
+            break
+        seen.append([chunk.decode(), time.time()])
+    return {"chunks": seen}
+
+
 class Default(WorkerEntrypoint):
     async def fetch(self, request):
         url = urlsplit(request.url)
@@ -71,7 +85,7 @@ class Default(WorkerEntrypoint):
                     break
                 arrivals.append([result.value.to_bytes().decode(), time.time()])
             return Response.json({"arrivals": arrivals, "produced": PRODUCED})
-        if url.path == "/upload":
+        if url.path in ("/upload", "/wsgi/upload"):
             pipe = TransformStream.new()
             writer = pipe.writable.getWriter()
 
@@ -82,7 +96,8 @@ class Default(WorkerEntrypoint):
                 await writer.close()
 
             self.ctx.waitUntil(write_slowly())
-            inner = Request(f"{url.scheme}://{url.netloc}/count", method="POST", body=pipe.readable)
+            target = "/wsgi/count" if url.path.startswith("/wsgi/") else "/count"
+            inner = Request(f"{url.scheme}://{url.netloc}{target}", method="POST", body=pipe.readable)
             return await self.serve(inner)
         return await self.serve(request)
 
