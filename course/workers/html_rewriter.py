@@ -33,7 +33,7 @@ from typing import Any, Callable
 from course.workers.context import current_runtime
 from course.workers.css_selectors import Node as SelectorNode
 from course.workers.css_selectors import Selector
-from course.workers.http import Headers, Response
+from course.workers.http import NULL_BODY_STATUSES, Headers, Response
 from course.workers.jsproxy import JsArray, JsException
 from course.workers.streams import LiveReadableStream, start_producer
 
@@ -528,6 +528,9 @@ class HTMLRewriter:
                               "TypeError")
         if response.bodyUsed:
             raise JsException("HTMLRewriter.transform(): the Response body has already been used", "TypeError")
+        if response.status in NULL_BODY_STATUSES:  # nothing to rewrite (101, 204, 205, 304)
+            return Response(None, status=response.status, statusText=response.statusText,
+                            headers=Headers(response.headers), web_socket=response.webSocket)
         source = response.body
         rewrite = _Rewrite(list(self._element_handlers), list(self._document_handlers))
         output = LiveReadableStream()

@@ -212,11 +212,35 @@ def test_async_handlers_are_awaited_in_order():
     assert out == '<i id="a" data-seen="1"></i><i id="b" data-seen="2"></i>'
 
 
+def test_a_response_without_a_body_passes_through():
+    async def run():
+        out = HTMLRewriter.new().on("p", Recorder()).transform(Response(None, status=204, headers={"x-a": "1"}))
+        return out.status, out.body, out.headers.get("x-a")
+
+    assert asyncio.run(run()) == (204, None, "1")
+
+
+def test_a_failing_handler_fails_the_body_with_its_error():
+    def boom(el):
+        raise ValueError("handler broke")
+
+    with pytest.raises(ValueError, match="handler broke"):
+        rewrite("<p>x</p>", lambda r: r.on("p", {"element": boom}))
+
+
 def test_transform_needs_a_response_and_an_unused_body():
     with pytest.raises(JsException, match="takes a Response"):
         HTMLRewriter.new().transform("<p>")
     with pytest.raises(JsException, match="needs a handler"):
         HTMLRewriter.new().on("p", object())
+
+    async def used():
+        response = Response("<p>")
+        await response.text()
+        HTMLRewriter.new().on("p", Recorder()).transform(response)
+
+    with pytest.raises(JsException, match="already been used"):
+        asyncio.run(used())
 
 
 # -- in a Worker -----------------------------------------------------------------------------------
