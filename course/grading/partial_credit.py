@@ -105,7 +105,7 @@ def rewrite_hidden_block(body: str, tag: str) -> str | None:
             f" % (_passed, _total))\n")
     inner = head + ast.unparse(ast.fix_missing_locations(tree)) + "\n" + tail
     indented = "".join("    " + line if line.strip() else line for line in inner.splitlines(keepends=True))
-    return f"def {_FUNCTION}():\n{indented}{_FUNCTION}()\ndel {_FUNCTION}\n"
+    return f"def {_FUNCTION}():\n{indented}try:\n    {_FUNCTION}()\nfinally:\n    del {_FUNCTION}\n"
 
 
 def rewrite_cell(source: str, tag: str) -> str:
