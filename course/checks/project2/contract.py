@@ -225,7 +225,8 @@ def check_notification(note: Any, spec: UpdateSpec, statuses: Sequence[str] = ("
     return note
 
 
-def check_log(session: ProjectSession, feed: str, specs: Iterable[UpdateSpec]) -> dict[str, dict[str, Any]]:
+def check_log(session: ProjectSession, feed: str, specs: Iterable[UpdateSpec], *,
+              waited: float = SETTLE) -> dict[str, dict[str, Any]]:
     """``GET /feeds/{feed}/updates``: seq 1..n with no gap, each of ``specs`` exactly once; by update id."""
     specs = [s for s in specs if s.feed == feed]
     reply = session.get(updates_path(feed))
@@ -243,7 +244,7 @@ def check_log(session: ProjectSession, feed: str, specs: Iterable[UpdateSpec]) -
                          f"({len(notes)} notifications for {len(set(ids))} updates): an update is processed once")
     missing = [s.update_id for s in specs if s.update_id not in ids]
     if missing:
-        raise CaseFailed(f"feed {feed}'s log has no notification for {', '.join(missing)} {SETTLE:g} virtual s after "
+        raise CaseFailed(f"feed {feed}'s log has no notification for {', '.join(missing)} {waited:g} virtual s after "
                          f"they were submitted (log: {ids})")
     extra = [i for i in ids if i not in {s.update_id for s in specs}]
     if extra:

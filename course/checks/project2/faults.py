@@ -82,7 +82,7 @@ def one_at_a_time(session: ProjectSession, updates: Sequence[UpdateSpec], budget
         mark = session.mark()
         sent = submit(session, spec)
         session.advance(settle)
-        notes = check_log(session, feed, [u for u in updates if u.update_id in (*seen, spec.update_id)])
+        notes = check_log(session, feed, [u for u in updates if u.update_id in (*seen, spec.update_id)], waited=settle)
         check_notification(notes[spec.update_id], spec, statuses[spec.update_id])
         seen.append(spec.update_id)
         frames = check_stream(sub, feed, seen)

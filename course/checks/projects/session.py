@@ -15,6 +15,7 @@ the submission's code or storage: everything it measures comes from the runtime'
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -155,7 +156,13 @@ class ProjectSession:
 
                 return list(await asyncio.gather(*(one(*r) for r in requests)))
 
-        return asyncio.run(send_all())
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(send_all())
+        # Called from a thread whose loop is running (a notebook's kernel): run on a thread of its own.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(lambda: asyncio.run(send_all())).result()
 
     def subscribe(self, path: str, label: str | None = None) -> Subscription:
         """Open a WebSocket to ``path`` (an upgrade request, as a browser would) and keep its frames."""
