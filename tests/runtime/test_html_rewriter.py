@@ -161,6 +161,16 @@ def test_text_chunks_split_at_source_chunks_with_last_in_text_node():
     assert chunks == [("Hel", False), ("lo ", True), ("wor", False), ("ld", True), ("!", True)]
 
 
+def test_text_handlers_see_the_text_of_descendants_too():
+    # as lol_html does (cloudflare/lol-html#93): a handler on <span> gets the text inside <b>
+    def on_text(t):
+        if t.lastInTextNode:
+            t.after("|")
+
+    assert rewrite("<span>Hello<b>hi</b></span><i>no</i>", lambda r: r.on("span", {"text": on_text})) == \
+        "<span>Hello|<b>hi|</b></span><i>no</i>"
+
+
 def test_text_and_comments_rewritten_with_text_escaped():
     def on_text(t):
         if t.text:
