@@ -5,6 +5,7 @@ The project is tests/projects/streaming (FastAPI + Flask, written for these test
 """
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
@@ -49,3 +50,75 @@ def test_a_streamed_request_body_reaches_the_app_in_chunks(rt, path):
     assert [text for text, _ in chunks] == ["a", "bb", "ccc"]
     times = [t for _, t in chunks]
     assert times[1] - times[0] == pytest.approx(1.0) and times[2] - times[1] == pytest.approx(1.0)
+
+
+# -- the stream API on its own (no runtime needed) -----------------------------------------------
+def test_readable_stream_from_a_source_with_start_and_pull():
+    from course.workers.js import ReadableStream
+
+    async def run():
+        pulls = []
+
+        def start(controller):
+            controller.enqueue("a")
+
+        async def pull(controller):
+            pulls.append(len(pulls))
+            if len(pulls) < 3:
+                controller.enqueue(f"{len(pulls)}".encode())
+            else:
+                controller.close()
+
+        stream = ReadableStream.new({"start": start, "pull": pull})
+        return [bytes(chunk) async for chunk in stream], pulls
+
+    assert asyncio.run(run()) == ([b"a", b"1", b"2"], [0, 1, 2])
+
+
+def test_a_cloned_streaming_response_gives_both_readers_every_chunk():
+    from course.workers import Response
+    from course.workers.streams import TransformStream
+
+    async def run():
+        pipe = TransformStream.new()
+        original = Response(pipe.readable)
+        copy = original.clone()
+        writer = pipe.writable.getWriter()
+        for part in (b"x", b"y"):
+            await writer.write(part)
+        await writer.close()
+        return await original.text(), await copy.text(), original.bodyUsed
+
+    assert asyncio.run(run()) == ("xy", "xy", True)
+
+
+def test_pipe_through_a_transform_stream_and_the_body_reads_once():
+    from course.workers import Response
+    from course.workers.jsproxy import JsException
+    from course.workers.streams import LiveReadableStream, TransformStream
+
+    async def run():
+        source = LiveReadableStream()
+        source.push(b"one ")
+        source.push("two")
+        source.close()
+        response = Response(source.pipeThrough(TransformStream.new()))
+        text = await response.text()
+        try:
+            await response.text()
+        except JsException as exc:
+            return text, exc.name
+        return text, None
+
+    assert asyncio.run(run()) == ("one two", "TypeError")
+
+
+def test_a_locked_stream_cannot_become_a_body():
+    from course.workers import Response
+    from course.workers.jsproxy import JsException
+    from course.workers.streams import LiveReadableStream
+
+    stream = LiveReadableStream()
+    stream.getReader()
+    with pytest.raises(JsException, match="locked"):
+        Response(stream)
