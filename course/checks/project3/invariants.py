@@ -38,18 +38,21 @@ from course.checks.project3.schedule import Schedule, schedules
 from course.checks.projects import Budget, ProjectCase, ProjectSession
 
 P99_NORMAL = Budget("p99 latency of POST /tasks per client region, outside the partition", 120, "ms")
-P99_FAILOVER = Budget("p99 latency of POST /tasks from the cut-off region during the partition", 250, "ms")
+P99_FAILOVER = Budget("p99 latency of POST /tasks from the cut-off region during the partition", 120, "ms")
 OUTAGE_CALLS = Budget("Workers AI calls per task arriving during the AI outage", 0.5, "calls")
 COST = Budget("estimated cost per 1,000 acknowledged tasks", 0.03, "USD")
+#: Items whose invariant needs work to look at ask that at least this share of valid tasks was acknowledged.
+WORKING_SHARE = 0.5
 #: How far /monitor.json's p99 may be from the harness's (the Worker times itself inside the isolate).
 P99_TOLERANCE_MS = 2.0
 
 
-def _require_work(obs: Observation) -> None:
-    """An invariant about finished tasks means nothing if the system accepted none."""
+def _require_work(obs: Observation, *, share: float = 1.0) -> None:
+    """An invariant about finished tasks means nothing if the system accepted none: at least
+    ``share`` of the valid client tasks must have been acknowledged (all, for ``no-lost-task``)."""
     sent = [s for s in obs.sent if s.route == SUBMIT]
     refused = [s for s in sent if s.status != 202]
-    if refused:
+    if len(refused) > (1.0 - share) * len(sent):
         first = refused[0]
         raise CaseFailed(f"{len(refused)} of {len(sent)} valid tasks were not acknowledged; the first, "
                          f"{first.task_id} from {first.region} at {first.t:g}s, got {first.status} {short(first.json)}")
@@ -70,7 +73,7 @@ def no_lost_task(obs: Observation) -> str:
 
 
 def no_double_task(obs: Observation) -> str:
-    _require_work(obs)
+    _require_work(obs, share=WORKING_SHARE)
     counts = Counter(r["task_id"] for r in obs.feed)
     twice = sorted(t for t, n in counts.items() if n > 1)
     if twice:
@@ -126,7 +129,7 @@ def health(obs: Observation) -> str:
 
 
 def breaker(obs: Observation) -> str:
-    _require_work(obs)
+    _require_work(obs, share=WORKING_SHARE)
     outage = obs.schedule.window("ai-outage")
     if outage is None:
         return "no outage in this schedule"
@@ -146,7 +149,6 @@ def breaker(obs: Observation) -> str:
 
 
 def regions(obs: Observation) -> str:
-    _require_work(obs)
     part = obs.schedule.window("planner-partition")
     inside = (lambda s: part is not None and s.region == part.target and part.t0 <= s.t < part.t1)
     lines = []
@@ -160,6 +162,11 @@ def regions(obs: Observation) -> str:
         lines.append(f"{region} p99 {p99:g} ms")
     if part is not None:
         cut = [s for s in obs.sent if s.route == SUBMIT and inside(s)]
+        refused = [s for s in cut if s.status != 202]
+        if refused:
+            raise CaseFailed(f"{len(refused)} of {len(cut)} tasks from {part.target} were refused while its planners "
+                             f"were cut off ({refused[0].task_id} got {refused[0].status} {short(refused[0].json)}); "
+                             "fail over to the region plan's second region")
         p99 = percentile([s.seconds * 1000 for s in cut], 99)
         problem = P99_FAILOVER.check(p99, f"{len(cut)} requests from {part.target} while its planners were cut off")
         if problem:
@@ -175,7 +182,7 @@ def cost_of(obs: Observation) -> Any:
 
 
 def cost(obs: Observation) -> str:
-    _require_work(obs)
+    _require_work(obs, share=WORKING_SHARE)
     est = cost_of(obs)
     per_thousand = round(est.total / max(1, len(obs.accepted())) * 1000, 5)
     problem = COST.check(per_thousand, est.text())
@@ -192,11 +199,10 @@ def monitor(obs: Observation) -> str:
     status, data = obs.monitor
     if status != 200 or not isinstance(data, dict):
         raise CaseFailed(f"GET /monitor.json answered {status} {short(data)}; expected 200 with a MonitorReport")
-    by_id = {r["task_id"]: r for r in obs.feed}
     expected = {
-        "tasks.accepted": len(obs.accepted()),
-        "tasks.done": len(by_id),
-        "tasks.fallback": sum(1 for r in by_id.values() if r.get("fallback") is True),
+        "tasks.accepted": len(obs.accepted()) + sum(1 for _, a in obs.attacks if a.status == 202),
+        "tasks.done": len(obs.feed),
+        "tasks.fallback": sum(1 for r in obs.feed if r.get("fallback") is True),
         "tasks.dead_lettered": obs.dead_letters,
         "ai.calls": len(obs.ai_calls),
         "ai.failures": sum(1 for _, outcome in obs.ai_calls if outcome == "error"),

@@ -86,7 +86,7 @@ class AnalystAgent(DurableObject):
                 "messages": [{"role": "system", "content": "Summarise the user's text in one short sentence."},
                              {"role": "user", "content": plan["text"]}],
                 "max_tokens": MAX_TOKENS}), AI_TIMEOUT_SECONDS))
-        except Exception as exc:  # rate limited, a server error, a timeout: a failed call
+        except Exception:  # rate limited, a server error, a timeout: a failed call
             record(self.env, "analyst", "ai_failure", region=plan["region"], task_id=plan["task_id"])
             return None
         text = out.get("response") if isinstance(out, dict) else None

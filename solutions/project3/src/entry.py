@@ -216,7 +216,7 @@ class Default(WorkerEntrypoint):
         states = await asyncio.gather(*(self.env.ANALYST.getByName(f"analyst-{i}").state()
                                         for i in range(self.setting("ANALYST_SHARDS", 1))),
                                       return_exceptions=True)
-        checks["ai"] = "open" if any(s == "open" for s in states) else "ok"
+        checks["ai"] = "ok" if all(s == "closed" for s in states) else "open"
         if not reachable:
             return Response.json({"status": "unavailable", "checks": checks}, status=503)
         status = "ok" if all(v == "ok" for v in checks.values()) else "degraded"
@@ -244,7 +244,7 @@ class Default(WorkerEntrypoint):
             plan = to_python(message.body)
             try:
                 await (self.finish_dead(plan, message.attempts) if dead else self.work(plan))
-            except Exception as exc:  # a partition or a restarting agent: try again later
+            except Exception:  # a partition or a restarting agent: try again later
                 record(self.env, "worker", "retry", region=plan.get("region", ""), task_id=plan.get("task_id", ""))
                 # BEGIN SOLUTION
                 message.retry(delaySeconds=min(60, 2 ** message.attempts))
