@@ -116,7 +116,7 @@ class Trace:
         changes later does not change the trace)."""
         values = tuple(data.values())
         if not _PLAIN_TYPES.issuperset(map(type, values)):
-            values = tuple(v if type(v) in _PLAIN_TYPES else _stored(v) for v in values)
+            values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
         with self._lock:
             self._seq += 1
             entry = (self._seq, self._clock.now(), kind, tuple(data), values)
@@ -140,7 +140,7 @@ class Trace:
                 seq = self._seq
                 for values in rows:
                     if not _PLAIN_TYPES.issuperset(map(type, values)):
-                        values = tuple(v if type(v) in _PLAIN_TYPES else _stored(v) for v in values)
+                        values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
                     seq += 1
                     events.append((seq, now, kind, keys, values))
                 self._raw += seq - self._seq

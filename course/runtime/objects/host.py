@@ -233,10 +233,7 @@ class ObjectClass:
             outcome = "ok"
             try:
                 result = await TurnDriver(live, event, lambda: call(live.instance))
-                if event.writes:
-                    live.trace("do_output_gate", event=eid, writes=event.writes)
-                if not event.future.done():
-                    event.future.set_result(result)
+                live.release(event, result)  # now, or after the group commit (output gate)
             except asyncio.CancelledError:
                 outcome = "reset"
                 if not event.future.done():
@@ -300,8 +297,9 @@ class ObjectClass:
         live.cancel_idle_timer()
         lost = self.storages[hex_id].rollback()
         err = error if error is not None else reset_error()
-        failed = sorted(live.events)
-        for event in list(live.events.values()):
+        held = live.drop_held_results()  # ended, but their writes were not committed yet
+        failed = sorted([*live.events, *(e.eid for e in held)])
+        for event in [*live.events.values(), *held]:
             if not event.future.done():
                 event.future.set_exception(copy_error(err))
                 event.future.exception()  # callers may be gone; mark it retrieved

@@ -11,6 +11,13 @@ https://developers.cloudflare.com/durable-objects/ ):
 - Writes go into the object's SQLite transaction and commit when the turn ends, so writes with
   no await between them are atomic (write coalescing), and an event's result is handed to its
   caller only after its writes committed (the output gate).
+- Group commit: the last turn of an event does not commit on its own. The events that end in the
+  same pass of the loop (concurrent requests to one object) share one COMMIT, run right after
+  them; until it has run, no result leaves the object, whichever event wrote, since a result
+  may show what another event wrote (workerd's output gate holds every outgoing message until
+  the writes before it are confirmed). A reset before that commit loses those writes and fails
+  those events, as it fails events in flight: nothing confirmed is lost. A turn that ends at an
+  outside await still commits at once, before the call it awaits leaves.
 - ``ctx.blockConcurrencyWhile(fn)`` closes the input gate until ``fn`` settles: no other event
   starts or continues meanwhile.
 
@@ -176,6 +183,12 @@ class LiveObject:
         self._flush_scheduled = False
         #: Standard-API WebSockets accepted inside this object: they keep it in memory.
         self.pinned_sockets: set["WebSocket"] = set()
+        #: writes of ended events waiting for the group commit (counted in their do_turn already)
+        self.unconfirmed_writes = 0
+        #: (event, result) of ended events whose result waits for the group commit
+        self.held_results: list[tuple[ObjectEvent, Any]] = []
+        self._group_commit_scheduled = False
+        storage.on_commit = self._committed
 
     @property
     def blocked(self) -> bool:
@@ -198,7 +211,20 @@ class LiveObject:
         self.turn_writes = 0
 
     def end_turn(self, event: ObjectEvent, *, final: bool) -> None:
-        committed = self.storage.flush() if not self.crashed else 0
+        storage = self.storage
+        if self.crashed:
+            committed = 0
+        elif final and storage.committable:
+            # The event ends: its writes commit with those of the other events ending now.
+            committed = storage.pending_writes - self.unconfirmed_writes
+            self.unconfirmed_writes = storage.pending_writes
+            if not self._group_commit_scheduled:
+                self._group_commit_scheduled = True
+                self.runtime.loop.call_soon(self._group_commit)
+        else:
+            earlier = self.unconfirmed_writes  # counted by the turns that made them
+            n = storage.flush()
+            committed = n - earlier if n else 0
         event.turns += 1
         event.writes += committed
         self.turn_seq += 1
@@ -233,6 +259,39 @@ class LiveObject:
             # when the running step yields, which is still "no await between the writes".
             self._flush_scheduled = True
             self.runtime.loop.call_soon(self._late_flush)
+
+    # -- the output gate and group commit ---------------------------------------------------------
+    def release(self, event: ObjectEvent, result: Any) -> None:
+        """Hand ``event``'s result to its caller: at once, or after the group commit when writes
+        of ended events are not committed yet."""
+        if self.unconfirmed_writes and not self.crashed:
+            self.held_results.append((event, result))
+            return
+        if event.writes:
+            self.trace("do_output_gate", event=event.eid, writes=event.writes)
+        if not event.future.done():
+            event.future.set_result(result)
+
+    def _group_commit(self) -> None:
+        self._group_commit_scheduled = False
+        if not self.crashed and not self.dead:  # an eviction committed already; a crash rolled back
+            self.storage.flush()  # calls _committed; inside a transaction() it waits for its end
+
+    def _committed(self) -> None:
+        """The object's transaction committed: every held result may leave."""
+        self.unconfirmed_writes = 0
+        held, self.held_results = self.held_results, []
+        for event, result in held:
+            if event.writes:
+                self.trace("do_output_gate", event=event.eid, writes=event.writes)
+            if not event.future.done():
+                event.future.set_result(result)
+
+    def drop_held_results(self) -> list[ObjectEvent]:
+        """The object was reset before its group commit: the held events, which then fail."""
+        self.unconfirmed_writes = 0
+        held, self.held_results = self.held_results, []
+        return [event for event, _ in held]
 
     def _late_flush(self) -> None:
         self._flush_scheduled = False

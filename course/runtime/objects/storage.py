@@ -4,8 +4,9 @@ Every object gets one SQLite database (in memory, or a file under ``persist_to``
 API lives in a table of that database (``_cf_KV``, as on Cloudflare), so SQL writes and KV writes
 share one transaction. Writes are not committed one by one: the database keeps a transaction open
 while the object runs, and :meth:`ObjectStorage.flush` commits it when the object's turn ends
-(the next await that is not a storage operation, or the end of the event). That is Cloudflare's
-automatic write coalescing, and the commit before a response leaves is its output gate.
+(the next await that is not a storage operation), or, for the last turn of an event, once for
+every event that ended in the same pass of the loop (group commit: objects/instance.py). That is
+Cloudflare's automatic write coalescing, and the commit before a result leaves is its output gate.
 
 The SQL API and the sync KV API (``ctx.storage.sql``, ``ctx.storage.kv``) are in
 ``course.runtime.objects.sql``; ``TRANSACTION_STATEMENT_ERROR`` and the SQL limits are
@@ -145,6 +146,8 @@ class ObjectStorage:
         self.on_alarm_change = on_alarm_change
         #: called as on_op(name, is_write) for every storage operation (tracing, flush scheduling)
         self.on_op = on_op
+        #: called after every COMMIT: the object in memory hands out the results that waited for it
+        self.on_commit: Callable[[], None] | None = None
         self._db = sqlite3.connect(str(path) if path is not None else ":memory:", isolation_level=None,
                                    check_same_thread=False)
         if path is not None:
@@ -222,7 +225,14 @@ class ObjectStorage:
         self._db.execute("COMMIT")
         self._in_txn = False
         n, self.pending_writes = self.pending_writes, 0
+        if self.on_commit is not None:
+            self.on_commit()
         return n
+
+    @property
+    def committable(self) -> bool:
+        """A transaction is open and no ``transaction()`` holds it: :meth:`flush` would commit."""
+        return self._in_txn and not self._savepoints and not self.closed
 
     def rollback(self) -> int:
         """Drop uncommitted writes (the object crashed before its output gate opened)."""
