@@ -225,6 +225,20 @@ def check_notification(note: Any, spec: UpdateSpec, statuses: Sequence[str] = ("
     return note
 
 
+def queue_story(session: ProjectSession) -> str:
+    """What the queue saw, as a hint for an update that was never announced."""
+    sent, delivered = session.count("queue_send", queue=QUEUE), session.count("queue_delivery", queue=QUEUE)
+    dead = session.count("queue_dead_letter", queue=QUEUE)
+    if not sent:
+        return f"nothing was sent to the queue {QUEUE}: POST must queue the update"
+    if dead:
+        return (f"{dead} message(s) failed every delivery and went to the dead-letter queue: the pipeline raised "
+                "each time")
+    if delivered:
+        return f"the consumer got {delivered} deliveries of {sent} message(s), yet nothing was published"
+    return f"{sent} message(s) were sent to {QUEUE} but never delivered: does the Worker consume the queue?"
+
+
 def check_log(session: ProjectSession, feed: str, specs: Iterable[UpdateSpec], *,
               waited: float = SETTLE) -> dict[str, dict[str, Any]]:
     """``GET /feeds/{feed}/updates``: seq 1..n with no gap, each of ``specs`` exactly once; by update id."""
@@ -245,14 +259,15 @@ def check_log(session: ProjectSession, feed: str, specs: Iterable[UpdateSpec], *
     missing = [s.update_id for s in specs if s.update_id not in ids]
     if missing:
         raise CaseFailed(f"feed {feed}'s log has no notification for {', '.join(missing)} {waited:g} virtual s after "
-                         f"they were submitted (log: {ids})")
+                         f"they were submitted (log: {ids}); {queue_story(session)}")
     extra = [i for i in ids if i not in {s.update_id for s in specs}]
     if extra:
         raise CaseFailed(f"feed {feed}'s log announces updates nobody submitted: {extra}")
     return {n["update_id"]: n for n in notes}
 
 
-def check_stream(sub: Subscription, feed: str, expected: Sequence[str], *, first_seq: int = 1) -> list[tuple[float, dict]]:
+def check_stream(sub: Subscription, feed: str, expected: Sequence[str], *,
+                 first_seq: int = 1) -> list[tuple[float, dict]]:
     """Subscriber ``sub`` received the notifications of ``expected`` (update ids, log order) once each,
     with seqs ``first_seq``, ``first_seq + 1``... and nothing else. Returns ``(arrival, note)`` pairs."""
     frames = sub.messages()
@@ -272,5 +287,5 @@ def check_stream(sub: Subscription, feed: str, expected: Sequence[str], *, first
 
 __all__ = ["AI_ATTEMPTS", "AI_BUDGET", "AI_MODEL", "AI_TIMEOUT", "BEHAVIOURS", "FETCH_ATTEMPTS", "FETCH_TIMEOUT",
            "QUEUE", "RULES_SOURCE", "SENSORS", "SETTLE", "SLOW_UPSTREAM", "TRENDS", "UPSTREAM_LATENCY", "UPSTREAM_URL",
-           "UpdateSpec", "Upstream", "check_log", "check_notification", "check_stream", "draw_update", "submit",
-           "update_path", "updates_path"]
+           "UpdateSpec", "Upstream", "check_log", "check_notification", "check_stream", "draw_update", "queue_story",
+           "submit", "update_path", "updates_path"]

@@ -22,6 +22,7 @@ from course.checks.project2.contract import (
     check_notification,
     check_stream,
     draw_update,
+    queue_story,
     submit,
     update_path,
     updates_path,
@@ -64,7 +65,8 @@ class HappyCase(ProjectCase):
             reply = session.get(update_path(spec.feed, spec.update_id))
             if reply.status != 200:
                 raise CaseFailed(f"GET {update_path(spec.feed, spec.update_id)} answered {reply.brief()} {SETTLE:g} "
-                                 "virtual s after the update was submitted; expected 200 with its notification")
+                                 "virtual s after the update was submitted; expected 200 with its notification"
+                                 + (f" ({queue_story(session)})" if reply.status == 404 else ""))
             check_notification(reply.json, spec, ("ok",))
             seen[spec.feed].append(spec.update_id)
             frames = check_stream(subs[spec.feed], spec.feed, seen[spec.feed])

@@ -32,7 +32,8 @@ def submit_all(session: ProjectSession, updates: Sequence[UpdateSpec]) -> None:
     for spec in updates:
         reply = session.post(updates_path(spec.feed), spec.body())
         if reply.status != 202:
-            raise CaseFailed(f"POST {updates_path(spec.feed)} ({spec.update_id}) answered {reply.brief()}; expected 202")
+            raise CaseFailed(f"POST {updates_path(spec.feed)} ({spec.update_id}) answered {reply.brief()}; "
+                             "expected 202")
     session.advance(SETTLE)
 
 
@@ -51,7 +52,8 @@ class ResumeCase(ProjectCase):
     def describe(self) -> str:
         ids = lambda specs: ", ".join(u.update_id for u in specs)  # noqa: E731
         return (f"feed {self.feed}: steady and roamer subscribe at ?after=0; {ids(self.before)} published; roamer "
-                f"disconnects; {ids(self.away)} published" + ("; the NotificationAgent is evicted" if self.evict else "")
+                f"disconnects; {ids(self.away)} published"
+                + ("; the NotificationAgent is evicted" if self.evict else "")
                 + f"; roamer reconnects with ?after=<its last seq> and late subscribes at the end of the log; "
                 f"{ids(self.after)} published")
 

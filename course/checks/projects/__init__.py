@@ -23,5 +23,6 @@ from course.checks.projects.submission import (
 )
 
 __all__ = ["MARK", "Budget", "ItemResult", "ProjectReport", "Rubric", "RubricItem", "reproduce_line", "CaseFailed",
-           "CaseRun", "ProjectCase", "ProjectScenario", "play_case", "ProjectSession", "Reply", "Subscription", "CONFIG_NAMES",
+           "CaseRun", "ProjectCase", "ProjectScenario", "play_case", "ProjectSession", "Reply", "Subscription",
+           "CONFIG_NAMES",
            "SubmissionDoesNotLoad", "load_submission", "project_name", "project_root"]

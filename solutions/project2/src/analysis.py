@@ -95,10 +95,10 @@ class AnalysisAgent(DurableObject):
             left = deadline - time.time()
             if left <= 0:
                 break
-            inputs = {"messages": chat, "response_format": {"type": "json_schema", "json_schema": schema}}
+            inputs = to_js({"messages": chat, "response_format": {"type": "json_schema", "json_schema": schema}},
+                           dict_converter=Object.fromEntries)
             try:
-                reply = await asyncio.wait_for(self.env.AI.run(AI_MODEL, to_js(inputs, dict_converter=Object.fromEntries)),
-                                               min(AI_TIMEOUT_SECONDS, left))
+                reply = await asyncio.wait_for(self.env.AI.run(AI_MODEL, inputs), min(AI_TIMEOUT_SECONDS, left))
             except Exception:  # noqa: BLE001 - an AiError (3040, 3043, 3007...) or our timeout: the rules answer
                 break
             try:
