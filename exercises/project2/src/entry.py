@@ -24,7 +24,7 @@ from workers import Response, WorkerEntrypoint
 from analysis import AnalysisAgent  # noqa: F401  (Durable Object classes are exported from main)
 from data import DataAgent  # noqa: F401
 from notify import NotificationAgent  # noqa: F401
-from protocol import UpdateMessage, UpdateRequest, facts, Reading
+from protocol import Reading, UpdateMessage, UpdateRequest, facts
 
 FEED = r"(?P<feed>[A-Za-z0-9][A-Za-z0-9._-]{0,63})"
 ROUTES = [
