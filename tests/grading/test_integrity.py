@@ -251,7 +251,7 @@ def test_the_grading_sandbox_refuses_what_a_submission_never_needs(tmp_path: Pat
 
 def test_the_grading_sandbox_repairs_a_patched_checker_and_records_the_evidence(tmp_path: Path) -> None:
     proc = _sandboxed(tmp_path, "import course.checks.day1 as d\nd.grade_split = None\n"
-                                "exec('pass')\nprint(d.grade_split is not None)\n"
+                                "exec(compile('pass', 'cell.py', 'exec'))\nprint(d.grade_split is not None)\n"
                                 "open('mine.txt', 'w').write('own files are fine')\n"
                                 "from course.checks.sealed import sealed\nsealed('day1')\n")
     assert proc.stdout.strip() == "True", proc.stderr
@@ -260,13 +260,16 @@ def test_the_grading_sandbox_repairs_a_patched_checker_and_records_the_evidence(
     assert (tmp_path / "home" / "mine.txt").exists()
 
 
-def test_the_grading_sandbox_repairs_before_any_code_but_a_dataclass_template(tmp_path: Path) -> None:
-    # sealed re-executes the checkers' dataclasses dozens of times per notebook: repairing before
-    # each generated method was most of a kernel's time; any other code still gets the repair.
-    proc = _sandboxed(tmp_path, "import dataclasses, course.checks.day1 as d\nd.grade_split = None\n"
+def test_the_grading_sandbox_repairs_before_any_code_but_code_generated_from_a_string(tmp_path: Path) -> None:
+    # dataclasses and typing compile thousands of strings per notebook (methods, annotations):
+    # repairing before each was most of a kernel's time; code from a file (a cell, a module)
+    # still gets the repair, and so does every verification of the hidden tests.
+    proc = _sandboxed(tmp_path, "import dataclasses, typing, course.checks.day1 as d\nd.grade_split = None\n"
                                 "dataclasses.make_dataclass('P', ['x'])\nprint(d.grade_split is None)\n"
-                                "exec('pass')\nprint(d.grade_split is None)\n")
-    assert proc.stdout.split() == ["True", "False"], proc.stderr
+                                "typing.get_type_hints(type('Q', (), {'__annotations__': {'y': 'int'}}))\n"
+                                "exec('pass')\nprint(d.grade_split is None)\n"
+                                "exec(compile('pass', 'cell.py', 'exec'))\nprint(d.grade_split is None)\n")
+    assert proc.stdout.split() == ["True", "True", "False"], proc.stderr
     assert (tmp_path / "evidence.log").read_text() == "course.checks.day1.grade_split was replaced\n"
 
 
@@ -283,14 +286,14 @@ def test_sealed_reuses_its_compiled_checkers_only_while_the_file_is_unchanged() 
 
 def _fake_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str) -> Path:
     """A class of two graded without nbgrader: ``behaviour`` is "ok", "crash" or "interrupt"."""
-    from course.grading import grade
+    from course.grading import class_report, grade
     from course.grading.autograde import QuestionResult, StudentResult
 
     subs = tmp_path / "subs"
     subs.mkdir(exist_ok=True)
     for student in ("ann", "ben"):
         (subs / f"{student}_day1.ipynb").write_text("{}")
-    monkeypatch.setattr(grade, "generate", lambda root, assignment, src: root.mkdir(parents=True, exist_ok=True))
+    monkeypatch.setattr(grade, "generate", lambda root, assignment, src, **_: root.mkdir(parents=True, exist_ok=True))
     monkeypatch.setattr(grade, "student_deadline", lambda *a: 60.0)
 
     def fake_run(work: list[Any], jobs: int, feedback_dir: str, progress: Any, on_result: Any,
@@ -307,7 +310,7 @@ def _fake_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, behaviour: str)
         def crash(results: Any, path: Path) -> Path:
             path.write_text("assignment,half a line")
             raise OSError("disk full")
-        monkeypatch.setattr(grade, "write_grades_csv", crash)
+        monkeypatch.setattr(class_report, "write_grades_csv", crash)  # every report is written by class_report
     return subs
 
 
