@@ -123,17 +123,23 @@ class _Snapshot:
     def __init__(self) -> None:
         self.modules = {name: mod for name, mod in sys.modules.items() if name.startswith(PROTECTED_MODULE_PREFIXES)}
         self.module_dicts = {name: dict(vars(mod)) for name, mod in self.modules.items()}
-        self.functions: list[tuple[types.FunctionType, Any, Any, Any]] = []
+        # The checkers' functions. Their __code__, __defaults__ and __kwdefaults__ are not compared
+        # by repair(): reading any of them raises the "object.__getattr__" audit event, and a
+        # repair that read them for every checker function on each "exec" event (typing evaluates
+        # every string annotation with one) called the hook millions of times per Day 1 notebook
+        # and tripled the kernel's time. Assigning any of them raises "object.__setattr__", which
+        # the hook refuses for these functions (and records) before the assignment happens.
+        self.functions: list[types.FunctionType] = []
         self.class_dicts: list[tuple[type, dict[str, Any]]] = []
         # The checkers' support modules keep run-time state in their globals: only their code is frozen.
         code_only = {name: sys.modules[name] for name in SUPPORT_MODULES if name in sys.modules}
         for name, mod in {**self.modules, **code_only}.items():
             for value in vars(mod).values():
                 for fn in self._functions_of(value, name):
-                    self.functions.append((fn, fn.__code__, fn.__defaults__, fn.__kwdefaults__))
+                    self.functions.append(fn)
                 if isinstance(value, type) and value.__module__ == name:
                     self.class_dicts.append((value, dict(vars(value))))
-        self.function_ids = {id(fn) for fn, *_ in self.functions}
+        self.function_ids = {id(fn) for fn in self.functions}
         # Built-in functions and types only: IPython adds and removes its own helpers (exit,
         # display...) around every cell, and ipykernel swaps input() while a cell runs.
         self.builtins = {k: v for k, v in vars(builtins).items() if k not in KERNEL_SWAPPED_BUILTINS and (
@@ -200,10 +206,6 @@ class _Snapshot:
                 if live.get(key, _MISSING) is not value:
                     found.append(f"{name}.{key} was replaced")
                     live[key] = value
-        for fn, code, defaults, kwdefaults in self.functions:
-            if fn.__code__ is not code or fn.__defaults__ is not defaults or fn.__kwdefaults__ is not kwdefaults:
-                found.append(f"the code of {fn.__module__}.{fn.__qualname__} was replaced")
-                fn.__code__, fn.__defaults__, fn.__kwdefaults__ = code, defaults, kwdefaults
         for cls, saved in self.class_dicts:
             live = vars(cls)
             for key, value in saved.items():
@@ -274,16 +276,19 @@ def _restore(live: Any, saved: Any) -> None:
         live[:] = list(saved)
 
 
-def _is_dataclass_template(code: Any) -> bool:
-    """True for the code ``dataclasses`` executes to make each method of a dataclass.
+def _is_generated_code(code: Any) -> bool:
+    """True for code compiled from a string at run time (``co_filename == "<string>"``).
 
-    ``sealed`` re-executes the checkers (dozens of dataclasses, several methods each) before and
-    after every check, so repairing before each of these took most of a grading kernel's time.
-    Skipping them loses nothing: whatever runs in between, the repair still happens before every
-    cell's code and whenever the hidden tests verify, and a submission that dresses its own code
-    up as such a template gains no more than it has in its own cell.
+    The standard library does this all the time: ``dataclasses`` builds each method of a
+    dataclass so, ``typing`` evaluates every string annotation so (pydantic and
+    ``from __future__ import annotations`` make that thousands per notebook), ``namedtuple``
+    too. Repairing before each of these took most of a grading kernel's time. Skipping them
+    loses nothing: whatever runs in between, the repair still happens before every cell's code
+    and whenever the hidden tests verify (``VERIFY_EVENT``), which is what a grade rests on, and
+    a submission that runs its own code through ``exec("...")`` gains no more than it has in
+    its own cell.
     """
-    return getattr(code, "co_filename", None) == "<string>" and getattr(code, "co_names", ())[:1] == ("__create_fn__",)
+    return getattr(code, "co_filename", None) == "<string>"
 
 
 def _make_hook(policy: SandboxPolicy, snapshot: _Snapshot) -> Callable[[str, tuple[Any, ...]], None]:
@@ -329,8 +334,8 @@ def _make_hook(policy: SandboxPolicy, snapshot: _Snapshot) -> Callable[[str, tup
             return
         if event == "open":
             check_path(args[0], _is_write(args[1] if len(args) > 1 else None, args[2] if len(args) > 2 else None), "open")
-        elif event == "exec" and (_is_dataclass_template(args[0]) or any(args[0] is c for c in checker_code)):
-            # The standard library building a class's methods, or sealed re-executing a checker
+        elif event == "exec" and (_is_generated_code(args[0]) or any(args[0] is c for c in checker_code)):
+            # Code generated from a string (dataclasses, typing), or sealed re-executing a checker
             # file (always right after the repair that VERIFY_EVENT asks for): nothing to repair.
             return
         elif event == "exec" or event == VERIFY_EVENT:
