@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import course
-from course.cli import main
+from course.cli import SUBCOMMANDS, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -111,3 +111,14 @@ def test_doctor_fails_when_the_live_worker_does_not_answer(capsys):
     out = capsys.readouterr().out
     assert code == 1
     assert f"!!  live Worker  {url} did not answer" in out
+
+
+def test_a_subcommand_imports_only_its_own_module():
+    """``course check`` must not pay for ``course serve``'s imports (uvicorn) nor ``grade``'s for serve."""
+    code = ("import sys\nfrom course.cli import build_parser\n"
+            "build_parser(['deps', 'status', '.'])\n"
+            "print(sorted(m for m in ('course.cli.serve', 'course.cli.grading', 'course.cli.deps') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['course.cli.deps']"
+    parser = build_parser([])  # no command named (course --help): every subcommand is listed
+    assert set(parser._subparsers._group_actions[0].choices) == set(SUBCOMMANDS)

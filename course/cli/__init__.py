@@ -21,10 +21,23 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str] | None) -> list[str]:
+    """The subcommands whose modules must be imported to parse ``argv``: the one it names, else all.
+
+    Importing a subcommand's module imports what it runs (uvicorn for ``serve``, nbgrader for
+    ``grade``...), so ``course check`` does not pay for ``course serve``'s imports.
+    """
+    first = next((a for a in (argv or []) if not a.startswith("-")), None)
+    return [first] if first in SUBCOMMANDS else list(SUBCOMMANDS)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description="The Workers Agents course toolkit.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    chosen = _chosen(argv)
     for name, target in SUBCOMMANDS.items():
+        if name not in chosen:
+            continue
         module_name, func = target.split(":")
         try:
             module = importlib.import_module(module_name)
@@ -40,7 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    import sys
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
