@@ -48,8 +48,9 @@ def carry_kept_files(previous: Path, staging: Path) -> None:
 
 def write(results: list[StudentResult], folder: Path, record: RunRecord, render_for: Iterable[str] = ()) -> ReportFiles:
     """Apply the instructor grades kept in ``folder`` to ``results`` and write every report file there."""
-    hand, overrides = instructor_grades.kept(folder)
+    hand, overrides, unreadable = instructor_grades.kept(folder)
     changed, notes = instructor_grades.apply(results, record, hand, overrides)
+    notes = unreadable + notes
     rerender = set(render_for) | changed
     (folder / "feedback").mkdir(parents=True, exist_ok=True)
     for r in results:

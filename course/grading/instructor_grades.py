@@ -94,13 +94,24 @@ def validate(results: list[StudentResult], grade: InstructorGrade, kind: str) ->
     return InstructorGrade(result.student_id, q.grade_id, grade.points, grade.note.strip())
 
 
-def read(path: Path, note_column: str) -> list[InstructorGrade]:
-    """The grades kept in ``path`` (``[]`` if there is none)."""
+def read(path: Path, note_column: str) -> tuple[list[InstructorGrade], list[str]]:
+    """(the grades kept in ``path``, notes on rows that cannot be read); nothing if there is no file.
+
+    The file is the instructor's to edit by hand, so a row that does not parse is left out with
+    a note instead of stopping the report that a whole grading run is about to write.
+    """
     if not path.exists():
-        return []
+        return [], []
+    grades, notes = [], []
     with path.open(newline="", encoding="utf-8") as fh:
-        return [InstructorGrade(row["student"], row["question"], float(row["points"]), row.get(note_column) or "")
-                for row in csv.DictReader(fh)]
+        for line, row in enumerate(csv.DictReader(fh), start=2):
+            try:
+                points = parse_points((row.get("points") or "").strip(), f"{path.name} line {line}")
+                grades.append(InstructorGrade((row.get("student") or "").strip(), (row.get("question") or "").strip(),
+                                              points, row.get(note_column) or ""))
+            except InstructorGradeError as exc:
+                notes.append(f"{exc}; that row was not applied")
+    return grades, notes
 
 
 def write(path: Path, grades: list[InstructorGrade], note_column: str) -> Path:
@@ -272,9 +283,11 @@ def apply(results: list[StudentResult], record: RunRecord, hand: list[Instructor
     return changed, notes
 
 
-def kept(folder: Path) -> tuple[list[InstructorGrade], list[InstructorGrade]]:
-    """(hand grades, overrides) kept in the report folder ``folder``."""
-    return read(folder / MANUAL_CSV, "comment"), read(folder / OVERRIDES_CSV, "reason")
+def kept(folder: Path) -> tuple[list[InstructorGrade], list[InstructorGrade], list[str]]:
+    """(hand grades, overrides, notes on unreadable rows) kept in the report folder ``folder``."""
+    hand, hand_notes = read(folder / MANUAL_CSV, "comment")
+    overrides, override_notes = read(folder / OVERRIDES_CSV, "reason")
+    return hand, overrides, hand_notes + override_notes
 
 
 __all__ = ["BY_HAND", "BY_OVERRIDE", "InstructorGrade", "InstructorGradeError", "MANUAL_CSV", "OVERRIDES_CSV",

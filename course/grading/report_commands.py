@@ -22,7 +22,7 @@ from pathlib import Path
 
 from course.grading import class_report, instructor_grades
 from course.grading.instructor_grades import BY_OVERRIDE, InstructorGrade, InstructorGradeError
-from course.grading.report_dir import PreviousRunError, load_record, load_results, staged_copy, swap_in
+from course.grading.report_dir import PreviousRunError, load_record, load_results, recover_swap, staged_copy, swap_in
 
 #: The first bytes of every SQLite database file (https://www.sqlite.org/fileformat.html, "The Database Header").
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -30,6 +30,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 def _report(folder: Path) -> tuple:
     folder = folder.resolve()
+    recover_swap(folder)
     if not folder.is_dir():
         raise PreviousRunError(f"{folder} is not a report folder (give the --out of a `course grade` run)")
     results = load_results(folder)
@@ -41,7 +42,9 @@ def _rewrite(folder: Path, results: list, record, hand: list[InstructorGrade] | 
     """Keep the new grades in a staging copy of the report, write the report there, swap it in."""
     staging = staged_copy(folder)
     try:
-        kept_hand, kept_overrides = instructor_grades.kept(staging)
+        kept_hand, kept_overrides, unreadable = instructor_grades.kept(staging)
+        if unreadable:  # rewriting the file would drop the rows it cannot read: the instructor fixes them first
+            raise InstructorGradeError(f"fix or delete these rows in {folder} first: " + "; ".join(unreadable))
         if hand:
             instructor_grades.write(staging / instructor_grades.MANUAL_CSV, instructor_grades.merge(kept_hand, hand),
                                     "comment")

@@ -130,3 +130,18 @@ def test_an_override_recomputes_the_late_penalty_by_the_runs_policy(tmp_path):
     ben = next(r for r in load_results(out) if r.student_id == "ben")
     assert ben.verdicts == ["late penalty (per-hour): -3 points"]
     assert json.loads((out / "run.json").read_text())["late_penalty"] == "per-hour:1"
+
+
+def test_a_hand_edited_row_that_does_not_parse_is_noted_and_blocks_new_overrides_until_fixed(tmp_path, capsys):
+    out = make_report(tmp_path / "out")
+    assert main(["grade", "override", str(out), "ben", "q5_coordinator_tests", "3", "--reason", "first"]) == 0
+    with (out / "overrides.csv").open("a") as fh:
+        fh.write("cy,q1_envelope_tests,three,typed by hand\n")
+    files = class_report.write(load_results(out), out, RunRecord("notebook", "day1"))
+    assert files.notes == ["overrides.csv line 3: points 'three' is not a number; that row was not applied"]
+    assert "points &#x27;three&#x27; is not a number" in (out / "summary.html").read_text()
+    assert _grades(out)["ben"]["score"] == "7.0"  # the readable override still counts
+    before = _files(out)
+    assert main(["grade", "override", str(out), "ana", "q1_envelope_tests", "2", "--reason", "second"]) == 2
+    assert "fix or delete these rows" in capsys.readouterr().err
+    assert _files(out) == before
