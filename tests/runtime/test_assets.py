@@ -38,7 +38,7 @@ def site(tmp_path, runtimes):
 def test_files_are_served_with_wranglers_content_types_and_caching(site):
     client = site().client()
     expected = {"/css/site.css": "text/css; charset=utf-8", "/data.json": "application/json",
-                "/app.js": "application/javascript", "/logo.svg": "image/svg+xml",
+                "/app.js": "text/javascript; charset=utf-8", "/logo.svg": "image/svg+xml",
                 "/": "text/html; charset=utf-8"}
     for path, kind in expected.items():
         r = client.get(path)

@@ -10,10 +10,12 @@ import mimetypes
 from pathlib import PurePosixPath
 
 #: Extensions where the ``mime`` package wrangler uses and Python's ``mimetypes`` disagree, or
-#: that ``mimetypes`` lacks on some systems.
+#: that ``mimetypes`` lacks on some systems. Checked against mime 4.0.7 as bundled in wrangler 4.86
+#: (miniflare ``getContentType``): ``.js``/``.mjs`` are ``text/javascript`` there (its
+#: ``application/javascript`` entry is starred ``*js``, i.e. not the default for the extension).
 WRANGLER_TYPES = {
-    ".html": "text/html", ".htm": "text/html", ".css": "text/css", ".js": "application/javascript",
-    ".mjs": "application/javascript", ".json": "application/json", ".map": "application/json",
+    ".html": "text/html", ".htm": "text/html", ".css": "text/css", ".js": "text/javascript",
+    ".mjs": "text/javascript", ".json": "application/json", ".map": "application/json",
     ".txt": "text/plain", ".md": "text/markdown", ".csv": "text/csv", ".xml": "application/xml",
     ".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
     ".webp": "image/webp", ".avif": "image/avif", ".ico": "image/vnd.microsoft.icon", ".wasm": "application/wasm",
