@@ -1,8 +1,11 @@
 """Partial credit per hidden scenario: the class-level ``--partial-credit`` policy of ``course grade``.
 
 nbgrader scores a test cell all or nothing: an error (or anything on stderr) gives 0, a clean
-run gives the cell's points, and a cell whose last value is a number gives that number (its
-documented partial credit, ``nbgrader.utils.determine_grade``). A question's hidden tests here
+run gives the cell's points, and a cell whose last value is a number gives that number. (Source:
+nbgrader 0.9.6, ``nbgrader.utils.determine_grade`` and ``get_partial_grade``, which read a test
+cell's ``execute_result`` ``text/plain`` as its points; its user guide, ``what_is_nbgrader.rst``:
+"If a autograder test cell outputs a single number ... it will use that as the number of
+points".) A question's hidden tests here
 are a sequence of seeded scenario calls (``checks.grade_coordinator(run_coordinator, seed=54)``,
 each raising ``AssertionError`` with the scenario's story when it fails), so with nbgrader's
 default one failing scenario of 14 stops the cell and costs the whole question.
