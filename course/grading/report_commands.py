@@ -22,13 +22,22 @@ from pathlib import Path
 
 from course.grading import class_report, instructor_grades
 from course.grading.instructor_grades import BY_OVERRIDE, InstructorGrade, InstructorGradeError
-from course.grading.report_dir import PreviousRunError, load_record, load_results, recover_swap, staged_copy, swap_in
+from course.grading.autograde import StudentResult
+from course.grading.report_dir import (
+    PreviousRunError,
+    RunRecord,
+    load_record,
+    load_results,
+    recover_swap,
+    staged_copy,
+    swap_in,
+)
 
 #: The first bytes of every SQLite database file (https://www.sqlite.org/fileformat.html, "The Database Header").
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def _report(folder: Path) -> tuple:
+def _report(folder: Path) -> tuple[Path, list[StudentResult], RunRecord]:
     folder = folder.resolve()
     recover_swap(folder)
     if not folder.is_dir():
@@ -37,7 +46,7 @@ def _report(folder: Path) -> tuple:
     return folder, results, load_record(folder, results)
 
 
-def _rewrite(folder: Path, results: list, record, hand: list[InstructorGrade] | None = None,
+def _rewrite(folder: Path, results: list[StudentResult], record: RunRecord, hand: list[InstructorGrade] | None = None,
              overrides: list[InstructorGrade] | None = None) -> class_report.ReportFiles:
     """Keep the new grades in a staging copy of the report, write the report there, swap it in."""
     staging = staged_copy(folder)
