@@ -361,3 +361,54 @@ def test_a_durable_objects_memory_lasts_across_requests_like_wrangler_dev(make_p
     served = serve(make_project(COUNTER), "--no-persist")
     answers = [httpx.get(served.base_url + "/").text for _ in range(3)]
     assert answers == ["1", "2", "3"]
+
+
+STREAMING = {
+    "wrangler.toml": """
+        name = "streaming"
+        main = "src/entry.py"
+        compatibility_date = "2025-12-01"
+        compatibility_flags = ["python_workers"]
+    """,
+    "src/entry.py": """
+        import asyncio
+        from urllib.parse import urlparse
+
+        from js import TransformStream
+        from workers import Response, WorkerEntrypoint
+
+        GO = asyncio.Event()
+
+
+        class Default(WorkerEntrypoint):
+            async def fetch(self, request):
+                path = urlparse(request.url).path
+                if path == "/go":
+                    GO.set()
+                    return Response("released")
+                pipe = TransformStream.new()
+                writer = pipe.writable.getWriter()
+
+                async def produce():
+                    await writer.write(b"first chunk\\n")
+                    await GO.wait()  # the rest only once another request has come in
+                    await writer.write(b"last chunk\\n")
+                    await writer.close()
+
+                self.ctx.waitUntil(produce())
+                return Response(pipe.readable, headers={"content-type": "text/plain"})
+    """,
+}
+
+
+def test_a_streamed_body_is_sent_as_it_is_made_and_other_requests_go_on(make_project, serve):
+    """A Response whose body is a stream goes out chunk by chunk (no Content-Length), and while
+    it waits for its next chunk the server answers other requests (wrangler dev does both)."""
+    served = serve(make_project(STREAMING), "--no-persist")
+    base = f"http://127.0.0.1:{served.port}"
+    with httpx.Client(timeout=10) as client, client.stream("GET", f"{base}/stream") as streamed:
+        assert streamed.status_code == 200 and "content-length" not in streamed.headers
+        chunks = streamed.iter_raw()
+        assert next(chunks) == b"first chunk\n"  # before the last chunk exists
+        assert httpx.get(f"{base}/go", timeout=10).text == "released"  # served meanwhile
+        assert b"".join(chunks) == b"last chunk\n"

@@ -122,3 +122,22 @@ def test_a_locked_stream_cannot_become_a_body():
     stream.getReader()
     with pytest.raises(JsException, match="locked"):
         Response(stream)
+
+
+@pytest.mark.parametrize("path", ["/ticks", "/wsgi/ticks"])
+def test_an_in_process_client_streams_the_body_as_it_is_made(rt, path):
+    """``client.stream`` gets each chunk when the app yields it (a virtual second apart), with no
+    Content-Length, as over HTTP; the sync and the async client alike."""
+    with rt.client().stream("GET", path) as r:
+        assert "content-length" not in r.headers
+        seen = [(chunk, rt.clock.now()) for chunk in r.iter_raw()]
+    assert [c for c, _ in seen] == [b"tick 0\n", b"tick 1\n", b"tick 2\n"]
+    assert seen[2][1] - seen[0][1] == pytest.approx(2.0)
+
+    async def read_async():
+        async with rt.async_client() as client, client.stream("GET", path) as r:
+            return [(chunk, rt.clock.now()) async for chunk in r.aiter_raw()]
+
+    seen = asyncio.run(read_async())
+    assert [c for c, _ in seen] == [b"tick 0\n", b"tick 1\n", b"tick 2\n"]
+    assert seen[2][1] - seen[0][1] == pytest.approx(2.0)

@@ -158,18 +158,38 @@ class WorkerASGIApp:
         if response.status == 101:
             await self._send_plain(send, 426, "WebSocket upgrade requires a WebSocket request\n")
             return
-        payload = response.body or b""
+        live = response._live if method != "HEAD" and response.status not in (204, 304) else None
+        payload = b"" if live is not None else (response.body or b"")
         out_headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.raw_items()
                        if k != "content-length"]
-        if method != "HEAD" and response.status not in (204, 304):
+        if live is None and method != "HEAD" and response.status not in (204, 304):
             out_headers.append((b"content-length", str(len(payload)).encode()))
         token = REASON_PHRASE.set(response.statusText or None)
         try:
             await send({"type": "http.response.start", "status": response.status, "headers": out_headers})
         finally:
             REASON_PHRASE.reset(token)
-        await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
+        if live is not None:
+            await self._send_stream(live, send)
+        else:
+            await send({"type": "http.response.body", "body": payload if method != "HEAD" else b""})
         self._log_line(scope, method, response.status, response.statusText, started)
+
+    async def _send_stream(self, live: Any, send: Send) -> None:
+        """A body still being produced, sent chunk by chunk as the Worker makes it (chunked
+        transfer encoding, like workerd for a body of unknown length), each chunk read on the
+        runtime's loop so this server's loop never waits on the Worker. A producer that fails
+        ends the response where it is (the client sees a truncated body, as from workerd)."""
+        while True:
+            try:
+                chunk = await self.runtime.call_async(live.next_chunk())
+            except Exception:  # noqa: BLE001 - the Worker's stream failed: end the response here
+                chunk = None
+            if chunk is None:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
     async def _read_body(self, headers: list[tuple[str, str]], receive: Receive) -> bytearray | None:
         """The whole request body, or None if the client disconnected; RequestBodyTooLarge as

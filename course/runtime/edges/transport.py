@@ -33,12 +33,54 @@ def worker_request(request: httpx.Request, body: bytes, *, cf: dict[str, Any] | 
     return Request(str(request.url), method=method, headers=headers, body=data, cf=cf)
 
 
-def httpx_response(response: Response, request: httpx.Request) -> httpx.Response:
-    """A Worker response as an httpx response (the WebSocket, if any, in ``extensions``)."""
-    content = response.body or b""
+class _LiveBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A Worker's body still being produced, handed to httpx chunk by chunk as it is made
+    (``client.stream(...)`` sees the first chunk before the last exists; a plain ``client.get``
+    reads it whole). Each chunk is read on the runtime's loop; a stream the Worker fails ends the
+    body where it is, as over HTTP."""
+
+    def __init__(self, runtime: Any, live: Any) -> None:
+        self.runtime, self.live = runtime, live
+
+    def __iter__(self) -> Any:
+        while True:
+            try:
+                chunk = self.runtime.call(self.live.next_chunk())
+            except Exception as exc:
+                if exc is self.live._error:  # the Worker's stream failed: the body ends here
+                    return
+                raise  # e.g. a stream nothing will ever close, on virtual time: say so
+            if chunk is None:
+                return
+            yield chunk
+
+    async def __aiter__(self) -> Any:
+        while True:
+            try:
+                chunk = await self.runtime.call_async(self.live.next_chunk())
+            except Exception as exc:
+                if exc is self.live._error:
+                    return
+                raise
+            if chunk is None:
+                return
+            yield chunk
+
+
+def httpx_response(response: Response, request: httpx.Request, runtime: Any = None) -> httpx.Response:
+    """A Worker response as an httpx response (the WebSocket, if any, in ``extensions``).
+
+    With ``runtime``, a body the Worker is still producing streams (see :class:`_LiveBody`);
+    without, it is read whole first."""
     extensions: dict[str, Any] = {}
     if response.webSocket is not None:
         extensions["web_socket"] = response.webSocket
+    live = response._live
+    if live is not None and runtime is not None and request.method.upper() != "HEAD":
+        headers = [(k, v) for k, v in response.headers.raw_items() if k.lower() != "content-length"]
+        return httpx.Response(response.status, headers=headers, stream=_LiveBody(runtime, live), request=request,
+                              extensions=extensions)
+    content = response.body or b""
     return httpx.Response(response.status, headers=response.headers.raw_items(), content=content,
                           request=request, extensions=extensions)
 
@@ -89,7 +131,7 @@ class WorkerTransport(_WorkerTarget, httpx.BaseTransport):
             answer: TriggerAnswer = self.runtime.call(trigger.answer(self.runtime, self.worker))
             return plain_response(answer.status, answer.text, request)
         response = self.runtime.call(self._dispatch(request, body, headers))
-        return httpx_response(response, request)
+        return httpx_response(response, request, self.runtime)
 
 
 class AsyncWorkerTransport(_WorkerTarget, httpx.AsyncBaseTransport):
@@ -108,4 +150,4 @@ class AsyncWorkerTransport(_WorkerTarget, httpx.AsyncBaseTransport):
             answer: TriggerAnswer = await self.runtime.call_async(trigger.answer(self.runtime, self.worker))
             return plain_response(answer.status, answer.text, request)
         response = await self.runtime.call_async(self._dispatch(request, body, headers))
-        return httpx_response(response, request)
+        return httpx_response(response, request, self.runtime)
