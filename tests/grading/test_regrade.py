@@ -117,3 +117,20 @@ def test_a_regrade_needs_a_previous_run_of_the_same_assignment_and_known_student
 def test_the_jobs_help_and_the_grader_readme_say_the_same():
     readme = " ".join((ROOT / "grader" / "README.md").read_text().split())
     assert JOBS_HELP in readme
+
+
+@pytest.mark.slow
+def test_a_whole_class_regrade_into_the_same_out_keeps_the_overrides_and_gives_the_same_report(graded, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(graded, out)
+    assert main(["grade", "override", str(out), "blank", "q1_envelope_tests", "1",
+                 "--reason", "the envelope was right in the markdown"]) == 0
+    before = _files(out)
+    proc = _course("grade", str(_class(tmp_path / "again")), "--assignment", "day1", "--out", str(out),
+                   "--timeout", "30")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = _files(out)
+    assert _rows(after["grades.csv"].decode())["blank"] == "day1,,,blank,,,,1.0,0.0,1.0,26.0"
+    assert sorted(after) == sorted(before)
+    changed = [name for name in before if after[name] != before[name]]
+    assert changed == [], f"a rerun of the same submissions changed {changed}"
