@@ -2,7 +2,7 @@
 
 A :class:`Schedule` is drawn from a seed (:func:`draw_schedule`) and is plain data, so a failure
 can print it and the shrinker can cut it (:meth:`Schedule.candidates`: the first half of the
-hour, then the hour without one kind of fault). The hour's shape, with seeded jitter:
+hour, the hour without faults, the hour with one kind of fault). The hour's shape, with seeded jitter:
 
 - **arrivals**: a task every 3-9 s (about 600 in the hour) from three client regions (wnam, weur,
   apac); one in ten is a partner's signed call to ``/internal/tasks``;
@@ -118,25 +118,29 @@ class Schedule:
                        faults=tuple(f for f in self.faults if f.t1 < end - 60),
                        probes=tuple(p for p in self.probes if p.t < end - 60))
 
-    def without(self, kind: str) -> "Schedule":
-        return replace(self, faults=tuple(f for f in self.faults if f.kind != kind),
-                       probes=tuple(p for p in self.probes if not _probe_needs(p, kind)),
-                       attacks=tuple(a for a in self.attacks if not (kind == "crash" and a.kind == "replay-after-crash")))
+    def only(self, kinds: tuple[str, ...]) -> "Schedule":
+        """The schedule with only the faults of ``kinds`` (and the probes that do not need the others)."""
+        return replace(self, faults=tuple(f for f in self.faults if f.kind in kinds),
+                       probes=tuple(p for p in self.probes if p.expect == "ok" or _probe_kind(p) in kinds))
 
     def candidates(self) -> list["Schedule"]:
-        """Smaller schedules of the same shape, smallest first: the first half of the hour, then
-        (once at most half an hour is left, to bound the runs) the schedule without one kind of fault."""
+        """Smaller schedules of the same shape, smallest first: the first half of the hour, the
+        hour without any fault (attacks stay: a replay after a crash brings its own crash), then
+        the hour with only one kind of fault."""
         out = []
         if self.duration > MIN_DURATION:
             out.append(self.until(self.duration / 2))
-        if self.duration <= HOUR / 2:
-            kinds = sorted({f.kind for f in self.faults}, key=FAULT_KINDS.index)
-            out += [self.without(k) for k in kinds]
+        kinds = tuple(sorted({f.kind for f in self.faults}, key=FAULT_KINDS.index))
+        if kinds:
+            out.append(self.only(()))
+        if len(kinds) > 1:
+            out += [self.only((k,)) for k in kinds]
         return out
 
 
-def _probe_needs(probe: Probe, kind: str) -> bool:
-    return (probe.expect == "planner" and kind == "planner-partition") or (probe.expect == "ai" and kind == "ai-outage")
+def _probe_kind(probe: Probe) -> str:
+    """The fault a probe is about (its expectation is only true while that fault is on)."""
+    return {"planner": "planner-partition", "ai": "ai-outage"}.get(probe.expect, "")
 
 
 def draw_schedule(seed: int, duration: float = HOUR) -> Schedule:
