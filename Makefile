@@ -24,8 +24,13 @@ lab: setup
 	JUPYTER_CONFIG_PATH="$(CURDIR)/jupyter-config$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
 		$(VENV)/bin/jupyter lab $(ALLOW_ROOT) --notebook-dir=. $(LAB_ARGS) notebooks/day1_multi_agent_fundamentals.ipynb
 
+# Tests run in TEST_WORKERS processes (pytest-xdist), a test file per process at a time (module
+# fixtures such as a graded class are built once). Most of the time is spent in kernels and
+# subprocesses waiting on each other, so one more worker than cores keeps both cores busy.
+# TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 3
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: setup
 	$(PY) bench/run_all.py
