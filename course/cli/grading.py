@@ -34,7 +34,7 @@ def add_grade_parser(sub: argparse._SubParsersAction) -> None:
                                    "Then, on the graded report: course grade override DIR STUDENT QUESTION POINTS "
                                    "--reason TEXT, and course grade manual DIR [--import FILE.csv|gradebook.db]. "
                                    "(A submissions folder named override or manual: write ./override.)")
-    p.add_argument("submissions", type=Path,
+    p.add_argument("submissions",  # a str until run_grade tells a report command from a folder ("./override")
                    help="<student>/<assignment>/<notebook>.ipynb folders, or a flat folder of <student>_*.ipynb; "
                         "or override / manual followed by the report folder (see above)")
     p.add_argument("report_args", nargs="*", metavar="ARG",
@@ -107,10 +107,11 @@ def run_grade(args: argparse.Namespace) -> int:
     from course.grading.report_dir import PreviousRunError
     from course.grading.submissions import SubmissionError
 
-    if str(args.submissions) in REPORT_COMMANDS:
+    if args.submissions in REPORT_COMMANDS:
         from course.grading.report_commands import run_report_command
 
-        return run_report_command(str(args.submissions), args)
+        return run_report_command(args.submissions, args)
+    args.submissions = Path(args.submissions)
     if args.report_args:
         print(f"course grade: unexpected arguments {' '.join(args.report_args)} (one SUBMISSIONS folder is graded "
               f"at a time; the report commands are {' and '.join(REPORT_COMMANDS)})", file=sys.stderr)

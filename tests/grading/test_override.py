@@ -145,3 +145,12 @@ def test_a_hand_edited_row_that_does_not_parse_is_noted_and_blocks_new_overrides
     assert main(["grade", "override", str(out), "ana", "q1_envelope_tests", "2", "--reason", "second"]) == 2
     assert "fix or delete these rows" in capsys.readouterr().err
     assert _files(out) == before
+
+
+def test_a_submissions_folder_named_override_is_graded_when_written_as_a_path(tmp_path, monkeypatch, capsys):
+    (tmp_path / "override").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["grade", "./override", "--assignment", "day1", "--out", str(tmp_path / "out")]) == 2
+    assert "no submissions in override" in capsys.readouterr().err  # read as a folder, not the command
+    assert main(["grade", "override", str(tmp_path / "override")]) == 2
+    assert "expected DIR STUDENT QUESTION POINTS --reason TEXT" in capsys.readouterr().err
