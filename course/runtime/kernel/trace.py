@@ -64,16 +64,22 @@ def _stored(value: Any) -> Any:
     return _jsonable(value)
 
 
-def _event(seq: int, t: float, kind: str, keys: tuple[str, ...], values: tuple[Any, ...]) -> TraceEvent:
-    """The TraceEvent of a stored entry (without the frozen dataclass's ``__setattr__`` calls)."""
-    data = dict(zip(keys, values))
+def _event(entry: tuple[Any, ...]) -> TraceEvent:
+    """The TraceEvent of a stored entry ``(seq, t, kind, keys, *values)`` (without the frozen
+    dataclass's ``__setattr__`` calls)."""
+    values = entry[4:]
+    data = dict(zip(entry[3], values))
     if not _PLAIN_TYPES.issuperset(map(type, values)):
         for key, value in data.items():
             if type(value) is tuple:
                 data[key] = list(value)
     event = object.__new__(TraceEvent)
-    event.__dict__.update(seq=seq, t=t, kind=kind, data=data)
+    event.__dict__.update(seq=entry[0], t=entry[1], kind=entry[2], data=data)
     return event
+
+
+#: Distinct key tuples a trace keeps one copy of (see Trace._keys); more are stored as they come.
+_KEY_TUPLES_KEPT = 4096
 
 
 class Trace:
@@ -90,16 +96,19 @@ class Trace:
     def __init__(self, clock: Any, *, limit: int | None = 1_000_000) -> None:
         self._clock = clock
         # Oldest first. A bounded deque drops the oldest entry in O(1) (a list paid a memmove of
-        # the whole trace per event once full). The newest ``_raw`` entries are
-        # (seq, t, kind, keys, values) tuples not yet built into TraceEvents: tuples of plain
-        # values, which the garbage collector stops tracking at its next young collection (a
-        # dict stays tracked until a full collection, and a long trace of them made full
-        # collections both more frequent and slower: bench/README.md).
+        # the whole trace per event once full). The newest ``_raw`` entries are flat
+        # (seq, t, kind, keys, *values) tuples not yet built into TraceEvents. Flat, and with one
+        # shared ``keys`` tuple per field list, so that the garbage collector stops tracking an
+        # entry at its first young collection: a dict per event stays tracked until a full
+        # collection, and nested tuples get promoted before they are untracked, which made
+        # full collections both more frequent and slower (bench/README.md).
         self._events: collections.deque[Any] = collections.deque(maxlen=limit)
         self._raw = 0
         self._lock = threading.Lock()
         self._seq = 0
         self._listeners: list[Callable[[TraceEvent], None]] = []
+        #: one tuple per distinct list of field names (see above)
+        self._keys: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     @property
     def limit(self) -> int | None:
@@ -114,17 +123,21 @@ class Trace:
     def record(self, kind: str, **data: Any) -> None:
         """Append one event of ``kind`` with ``data`` (its values copied now, so a list the caller
         changes later does not change the trace)."""
-        values = tuple(data.values())
+        keys = tuple(data)
+        shared = self._keys.get(keys)
+        if shared is None and len(self._keys) < _KEY_TUPLES_KEPT:
+            shared = self._keys.setdefault(keys, keys)
+        values = data.values()
         if not _PLAIN_TYPES.issuperset(map(type, values)):
-            values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
+            values = [v if type(v) in _PLAIN_TYPES else _stored(v) for v in values]  # type: ignore[assignment]
         with self._lock:
             self._seq += 1
-            entry = (self._seq, self._clock.now(), kind, tuple(data), values)
+            entry = (self._seq, self._clock.now(), kind, shared or keys, *values)
             if not self._listeners:
                 self._events.append(entry)
                 self._raw += 1
                 return
-            event = _event(*entry)
+            event = _event(entry)
             self._built()
             self._events.append(event)
         for listener in self._listeners:
@@ -132,7 +145,8 @@ class Trace:
 
     def record_rows(self, kind: str, keys: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
         """``record(kind, **dict(zip(keys, row)))`` for each tuple of ``rows``, in order, under one
-        lock and without a dict per event (a queue's ``sendBatch``, a batch's acks)."""
+        lock and without a dict per event (a queue's ``sendBatch``, a batch's acks). ``keys``
+        should be a constant: every event of the call shares it."""
         with self._lock:
             if not self._listeners:
                 now = self._clock.now()
@@ -142,7 +156,7 @@ class Trace:
                     if not _PLAIN_TYPES.issuperset(map(type, values)):
                         values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
                     seq += 1
-                    events.append((seq, now, kind, keys, values))
+                    events.append((seq, now, kind, keys, *values))
                 self._raw += seq - self._seq
                 self._seq = seq
                 return
@@ -156,7 +170,7 @@ class Trace:
             events = self._events
             fresh = [events.pop() for _ in range(raw)]
             fresh.reverse()
-            events.extend(_event(*entry) for entry in fresh)
+            events.extend(_event(entry) for entry in fresh)
             self._raw = 0
         return self._events
 
