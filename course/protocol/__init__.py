@@ -6,7 +6,9 @@ one the Day 1 exercises and checks use; the payload types and the agent state ty
 coordinator + worker pair (Project 1) live in :mod:`course.protocol.pair`; Day 2's discovery
 (agent cards, the registry) in :mod:`course.protocol.discovery`, its pools and ephemeral task
 agents in :mod:`course.protocol.pool`; the agent mesh's states (Day 3 on) in :mod:`course.protocol.mesh`; agents
-as HTTP APIs (Day 5: A2A-style agent cards, tasks, problem details, OpenAPI) in :mod:`course.protocol.agent_api`.
+as HTTP APIs (Day 5: A2A-style agent cards, tasks, problem details, OpenAPI) in :mod:`course.protocol.agent_api`;
+the mesh's events (Day 6) in :mod:`course.protocol.events`; the production system's signed requests,
+trace context and health report (Day 7) in :mod:`course.protocol.production`.
 """
 from .agent_api import (
     PROBLEM_JSON,
@@ -79,6 +81,15 @@ from .events import (  # Day 6: the mesh's events, their upcaster, replay
     replay,
     upcast_event,
 )
+from .production import (
+    TRACEPARENT,
+    ChainRequest,
+    HealthReport,
+    SignedTask,
+    TraceContext,
+    check_signature,
+    sign,
+)
 
 __all__ = [
     "SCHEMA_VERSION", "Envelope", "new_envelope", "AgentKind", "CoordinatorState", "LogEntry",
@@ -94,4 +105,5 @@ __all__ = [
     "IllegalTransition", "LIFECYCLE", "TASK_EVENTS", "TRANSITIONS", "TaskState", "can_transition", "next_state",
     "AlertBoard", "MeshEvent", "StoredEvent", "UnknownEventVersion", "parse_event", "project_alerts", "replay",
     "upcast_event",
+    "TRACEPARENT", "ChainRequest", "HealthReport", "SignedTask", "TraceContext", "check_signature", "sign",
 ]
