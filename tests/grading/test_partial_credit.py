@@ -103,3 +103,19 @@ def test_one_failing_hidden_scenario_of_three_costs_a_third_of_the_question_and_
     strict = _grade(folder, tmp_path / "strict")  # the default: nbgrader's all or nothing
     assert next(q for q in strict["questions"] if q["grade_id"] == "q3_split_tests")["score"] == 0.0
     assert strict["score"] == 21.0
+
+
+def test_every_days_grade_cells_are_rewritten_to_valid_python_that_hides_to_the_same_release():
+    from course.grading.notebook_cells import hide_tests
+
+    rewritten = 0
+    for path in sorted(SOLUTIONS.glob("day*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code" or not nbgrader_meta(cell).get("grade"):
+                continue
+            new = partial_credit.rewrite_cell(cell.source, "ab12")
+            assert new != cell.source, f"{path.name} {nbgrader_meta(cell)['grade_id']}: hidden scenarios not counted"
+            compile(new, f"{path.name}:{nbgrader_meta(cell)['grade_id']}", "exec")
+            assert hide_tests(new) == hide_tests(cell.source)
+            rewritten += 1
+    assert rewritten == 42  # six autograded questions a day, seven days
