@@ -6,7 +6,7 @@ first so that every later binding can already reach a namespace when it binds.
 """
 from __future__ import annotations
 
-from course.runtime.bindings import ai, analytics, assets, cron, d1, kv, queues, r2, services, workflows
+from course.runtime.bindings import ai, analytics, assets, cron, d1, kv, queues, r2, services, worker_loaders, workflows
 from course.runtime.kernel.plugins import BindingPlugin, UnsupportedBinding
 from course.runtime.objects import durable_objects
 
@@ -22,6 +22,7 @@ PLUGINS: tuple[BindingPlugin, ...] = (
     ai.PLUGIN,
     workflows.PLUGIN,
     assets.PLUGIN,
+    worker_loaders.PLUGIN,
 )
 
 #: Binding kinds of wrangler's configuration
@@ -51,8 +52,6 @@ UNSUPPORTED: tuple[UnsupportedBinding, ...] = (
                        "https://developers.cloudflare.com/secrets-store/integrations/workers/"),
     UnsupportedBinding("pipelines", "Pipelines (streaming ingestion)",
                        "https://developers.cloudflare.com/pipelines/"),
-    UnsupportedBinding("worker_loaders", "Dynamic Worker Loaders (env.LOADER.get(id, code))",
-                       "https://developers.cloudflare.com/workers/runtime-apis/bindings/worker-loader/"),
 )
 
 __all__ = ["PLUGINS", "UNSUPPORTED"]
