@@ -7,12 +7,14 @@ python-workers-examples 17-dynamic-py-py is the case that found the gap).
 """
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 
 import pytest
 
 from course.runtime import ConfigError, load
+from course.workers import Request
 
 PROJECT = Path(__file__).resolve().parents[1] / "projects" / "worker_loader"
 
@@ -36,6 +38,17 @@ def test_get_loads_once_per_id_and_keeps_the_loaded_worker(rt):
     loaded = rt.trace.events("worker_loaded_dynamically")
     assert [e.data["worker"] for e in loaded] == ["loader-parent/LOADER:a", "loader-parent/LOADER:b"]
     assert loaded[0].data["modules"] == ["entry.py", "helpers.py"]
+
+
+def test_concurrent_first_calls_for_one_id_load_it_once(rt):
+    async def both():
+        return await asyncio.gather(*(rt.dispatch(Request(f"https://parent.test/get?id=c&n={n}"))
+                                      for n in (1, 2)))
+
+    responses = rt.call(both())
+    assert [r.status for r in responses] == [200, 200]
+    assert all(rt.call(r.text()).endswith("callbacks ['c']") for r in responses)
+    assert [name for name in rt.workers if name.endswith(":c")] == ["loader-parent/LOADER:c"]
 
 
 def test_load_starts_a_fresh_worker_every_call(rt):

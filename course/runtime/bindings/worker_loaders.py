@@ -26,6 +26,7 @@ loaded Worker's subrequests), ``tails``, and ``getDurableObjectClass``.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
@@ -118,6 +119,7 @@ class WorkerStub:
         self._name = name
         self._get_code = get_code
         self._loaded: str | None = None
+        self._lock: asyncio.Lock | None = None
 
     def getEntrypoint(self, name: str | None = None, options: Any = None) -> "DynamicEntrypoint":  # noqa: N802
         if name is not None and not isinstance(name, str):
@@ -131,11 +133,14 @@ class WorkerStub:
 
     async def _worker_name(self) -> str:
         if self._loaded is None:
-            code = self._get_code()
-            if hasattr(code, "__await__"):
-                code = await code
-            if self._loaded is None:  # another caller may have loaded it meanwhile
-                self._loaded = self._install(_plain(code))
+            if self._lock is None:
+                self._lock = asyncio.Lock()
+            async with self._lock:  # concurrent first calls: one callback, one load
+                if self._loaded is None:
+                    code = self._get_code()
+                    if hasattr(code, "__await__"):
+                        code = await code
+                    self._loaded = self._install(_plain(code))
         return self._loaded
 
     def _install(self, code: Any) -> str:

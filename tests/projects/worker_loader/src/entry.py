@@ -46,8 +46,9 @@ class Default(WorkerEntrypoint):
         if url.path == "/get":
             ident = query["id"]
 
-            async def get_code():  # an async callback, as the API allows
+            async def get_code():  # an async callback that awaits storage, as the API allows
                 callbacks.append(ident)
+                await self.env.NOTES.get("code-version")
                 return code(env=env)
 
             worker = self.env.LOADER.get(ident, create_proxy(get_code))
