@@ -45,6 +45,7 @@ MAX_RETENTION_SECONDS = 14 * 86_400
 #: C-level key functions for bisect.
 _DELIVERY_ORDER = operator.attrgetter("ready_at", "seq")
 _READY_AT = operator.attrgetter("ready_at")
+_SENT_AT = operator.attrgetter("timestamp")
 
 #: The fields of the ``queue_send`` and ``queue_ack`` trace events.
 _SEND_KEYS = ("queue", "id", "content_type", "size", "delay", "producer")
@@ -128,6 +129,8 @@ class Queue:
         """Delete the messages older than the retention period (LIMITS_DOC, note 3)."""
         rt = self.service.runtime
         cutoff = rt.clock.wall() - self.retention_period
+        if not self.pending or min(map(_SENT_AT, self.pending)) > cutoff:
+            return  # the usual case, checked without building a list
         old = [m for m in self.pending if m.timestamp <= cutoff]
         if old:
             self.pending = [m for m in self.pending if m.timestamp > cutoff]
@@ -171,7 +174,7 @@ class Queue:
         """Runtime-clock time when the oldest waiting message reaches the retention period."""
         if not self.pending:
             return None
-        expiry = min(m.timestamp for m in self.pending) + self.retention_period
+        expiry = min(map(_SENT_AT, self.pending)) + self.retention_period
         return now + max(1e-6, expiry - self.service.runtime.clock.wall())
 
     def _set_timer(self, which: str, due: float | None, why: str) -> None:
