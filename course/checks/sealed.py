@@ -32,7 +32,7 @@ import os
 import sys
 import types
 from pathlib import Path
-from typing import Any, Callable, get_origin
+from typing import Any, Callable, Iterable, get_origin
 
 #: The audit event that asks the grading kernel's guard to check and repair the grading code now.
 VERIFY_EVENT = "course.grading.verify"
@@ -161,24 +161,44 @@ def _expected_file(name: str) -> str:
     return str(base / "__init__.py") if base.is_dir() else str(base.with_suffix(".py"))
 
 
-def _compile_checkers() -> tuple[tuple[str, str, types.CodeType], ...]:
-    """(path, source, code) of every module :func:`verify` compares, compiled once, at import.
+def precompile(checks: Iterable[str] | None = None, *, freeze: bool = False) -> None:
+    """Compile, once, the modules :func:`verify` compares for ``checks`` (None: every check).
 
     Compiling the checkers is half of a verification's cost, and the hidden tests verify dozens
-    of times per notebook. The cache is made when this module is imported (in a grading kernel,
-    by the guard, before any learner code) and is immutable: a tuple of strings and code objects.
-    An entry is used only while its file still holds exactly the same source.
+    of times per notebook. The cache (``_COMPILED``) is an immutable tuple of (path, source,
+    code), rebound to a longer tuple when a check is first asked for, and used for a file only
+    while it still holds exactly the same source. A grading kernel's guard compiles the
+    assignment's checks before any learner code runs and then freezes the cache (``freeze``):
+    from then on nothing rebinds it (a rebinding would read as tampering), and a check nobody
+    compiled ahead is compiled at each verification instead.
     """
-    compiled = []
-    every = sorted({n for check in _checks() for n in _module_names(check)} | set(checker_modules()))
-    for name in every:
-        path = _expected_file(name)
-        try:
-            source = Path(path).read_text(encoding="utf-8")
-        except OSError:
-            continue  # verify() reports a missing file when it is asked to
-        compiled.append((path, source, compile(source, path, "exec")))
-    return tuple(compiled)
+    global _COMPILED, _COMPILED_FOR, _FROZEN
+    if _FROZEN:
+        return
+    wanted = set(_checks() if checks is None else checks) - _COMPILED_FOR
+    if wanted:
+        have = {path for path, _, _ in _COMPILED}
+        added = []
+        for name in sorted({n for check in wanted for n in _module_names(check)} | {"course.checks"}):
+            path = _expected_file(name)
+            if path in have:
+                continue
+            try:
+                source = Path(path).read_text(encoding="utf-8")
+            except OSError:
+                continue  # verify() reports a missing file when it is asked to
+            added.append((path, source, compile(source, path, "exec")))
+        _COMPILED = (*_COMPILED, *added)
+        _COMPILED_FOR = _COMPILED_FOR | frozenset(wanted)
+    if freeze:
+        _FROZEN = True
+
+
+def modules_for(checks: Iterable[str] | None = None) -> list[str]:
+    """Every module the given checks' verifications touch (None: every checker and shared module)."""
+    if checks is None:
+        return [*checker_modules(), *shared_modules()]
+    return sorted({"course.checks", *(n for check in checks for n in _module_names(check))})
 
 
 def compiled_checkers() -> tuple[types.CodeType, ...]:
@@ -340,6 +360,7 @@ def _verify_now(requested: str) -> None:
 
 def sealed(requested: str) -> SealedChecks:
     """The checks ``course.checks.<requested>`` (a day's or a project's), verified, for hidden tests to call."""
+    precompile([requested])
     _verify_now(requested)
     return SealedChecks(requested)
 
@@ -360,7 +381,9 @@ def _parse_checkers() -> tuple[tuple[str, str, frozenset[str]], ...]:
 _MISSING = object()
 _TYPE_ALIASES = (types.GenericAlias, types.UnionType, type(Callable[[], Any]), type(Callable))
 _PARSED = _parse_checkers()
-_COMPILED = _compile_checkers()
+_COMPILED: tuple[tuple[str, str, types.CodeType], ...] = ()
+_COMPILED_FOR: frozenset[str] = frozenset()
+_FROZEN = False
 
 __all__ = ["GradingCodeModified", "SHARED_PREFIXES", "SUPPORT_MODULES", "SealedChecks", "VERIFY_EVENT", "checker_modules",
            "sealed", "shared_modules", "verify"]

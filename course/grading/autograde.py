@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -266,14 +267,31 @@ def _autograde(job: GradeJob, root: Path, evidence_fd: int, api_for: Any) -> dic
     return api.autograde(job.assignment, job.key or job.student_id, force=True, create=True)
 
 
+#: A hidden test's way into the checkers: ``sealed("day1")`` (course.checks.sealed).
+SEALED_CALL = re.compile(r"""\bsealed\(\s*["']([A-Za-z0-9_]+)["']\s*\)""")
+
+
+def checks_called(root: Path, assignment: str) -> list[str]:
+    """The checks the assignment's hidden tests open with ``sealed(...)``, from its source notebooks
+    ([] if none is named literally: the kernel's guard then prepares every check)."""
+    found: set[str] = set()
+    for path in sorted((root / "source" / assignment).glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            found.update(SEALED_CALL.findall(cell.source))
+    return sorted(found)
+
+
 def _prepare_kernel_environment(job: GradeJob, root: Path, home: Path, evidence_fd: int) -> None:
     """Tell the kernel (through the environment it inherits) its sandbox and its tag.
 
     This runs in the student's own grading process, so changing ``os.environ`` is private to it.
+    The guard imports and compiles only the checks the hidden tests call (a kernel that
+    prepared every day's and project's checks spent a second on it).
     """
     policy = SandboxPolicy(home=str(home), denied=[str(root), job.master, *job.private],
                            writable=[tempfile.gettempdir()], readonly=[str(REPO_ROOT), sys.prefix, sys.base_prefix],
-                           evidence_fd=evidence_fd, memory_bytes=KERNEL_MEMORY_LIMIT)
+                           evidence_fd=evidence_fd, memory_bytes=KERNEL_MEMORY_LIMIT,
+                           checks=checks_called(root, job.assignment))
     os.environ[SANDBOX_ENV] = policy.to_env()
     if job.kernel_tag:
         os.environ[KERNEL_TAG_ENV] = job.kernel_tag

@@ -36,8 +36,9 @@ from course.checks.sealed import (
     SUPPORT_MODULES,
     VERIFY_EVENT,
     GradingCodeModified,
-    checker_modules,
     compiled_checkers,
+    modules_for,
+    precompile,
     shared_modules,
 )
 
@@ -89,6 +90,7 @@ class SandboxPolicy:
     evidence: str = ""  # the tamper log the grader reads afterwards ("" = none)
     evidence_fd: int = -1  # or the same log as a descriptor the kernel inherited (no path to tamper with)
     memory_bytes: int = 0  # address-space limit for the kernel (0 = none)
+    checks: list[str] = field(default_factory=list)  # the checks the hidden tests call (day1...); [] = all
 
     def to_env(self) -> str:
         return json.dumps(asdict(self))
@@ -383,10 +385,13 @@ def install(policy: SandboxPolicy | None = None) -> bool:
 
         # Hard and soft, so the submission cannot raise it back (and resource.setrlimit is blocked anyway).
         resource.setrlimit(resource.RLIMIT_AS, (policy.memory_bytes, policy.memory_bytes))
-    # The grading code the hidden tests call is imported now, before any learner code, so the
-    # snapshot holds the genuine objects.
-    for name in [*checker_modules(), *shared_modules()]:  # every day's and project's checks, and the harness
+    # The grading code the hidden tests call is imported (and compiled for sealed's verification)
+    # now, before any learner code, so the snapshot holds the genuine objects: the assignment's
+    # own checks and what they import, or every check when the policy does not say.
+    checks = policy.checks or None
+    for name in modules_for(checks):
         __import__(name)
+    precompile(checks, freeze=True)
     from course.checks.harness.shrink import prepare_search
 
     prepare_search()  # Hypothesis's set-up calls gc.get_referrers, which the hook refuses

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import shutil
 import subprocess
 import sys
 import time
@@ -273,9 +274,38 @@ def test_the_grading_sandbox_repairs_before_any_code_but_code_generated_from_a_s
     assert (tmp_path / "evidence.log").read_text() == "course.checks.day1.grade_split was replaced\n"
 
 
+def test_the_guard_prepares_only_the_checks_the_hidden_tests_call(tmp_path: Path) -> None:
+    # A policy naming day1: day1's checks are imported and compiled before learner code, no other
+    # day's; the cache is then frozen (sealed("day2") still verifies, compiling on the fly), and
+    # rebinding the cache reads as tampering.
+    home = tmp_path / "home"
+    home.mkdir()
+    code = ("import sys\nfrom course.grading.sandbox import SandboxPolicy, install\n"
+            f"install(SandboxPolicy(home={str(home)!r}, checks=['day1'], evidence={str(tmp_path / 'ev.log')!r}))\n"
+            "import course.checks.sealed as s\n"
+            "print('course.checks.day1.coordinator' in sys.modules, 'course.checks.day2' in sys.modules)\n"
+            "print(s._COMPILED_FOR == {'day1'}, s._FROZEN)\n"
+            "s.sealed('day2'); print(s._COMPILED_FOR == {'day1'})\n"
+            "s._COMPILED = ()\n"
+            "s.sealed('day1')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=home, timeout=120)
+    assert proc.stdout.split() == ["True", "False", "True", "True", "True"], proc.stderr[-2000:]
+    assert "course.checks.sealed._COMPILED was replaced" in proc.stderr
+
+
+def test_the_grader_names_the_checks_from_the_hidden_tests(tmp_path: Path) -> None:
+    from course.grading.autograde import checks_called
+
+    shutil.copytree(ROOT / "solutions" / "day3", tmp_path / "source" / "day3")
+    assert checks_called(tmp_path, "day3") == ["day3"]
+    (tmp_path / "source" / "custom").mkdir()
+    assert checks_called(tmp_path, "custom") == []  # nothing named: the guard prepares every check
+
+
 def test_sealed_reuses_its_compiled_checkers_only_while_the_file_is_unchanged() -> None:
     path = sealed_module._expected_file("course.checks.day1")
     source = Path(path).read_text(encoding="utf-8")
+    sealed_module.precompile(["day1"])  # what sealed("day1") does first
     cached = sealed_module._code_for(path, source)
     assert cached in sealed_module.compiled_checkers() and sealed_module._code_for(path, source) is cached
     edited = sealed_module._code_for(path, source + "\nEDITED = True\n")
