@@ -59,7 +59,39 @@ class ReadableStreamDefaultReader:
         return self._offset >= len(self._stream) or self._stream._cancelled
 
 
-class ReadableStream(JsBuffer):
+class _Readable:
+    """What both kinds of ``ReadableStream`` share: one reader at a time, ``async for``."""
+
+    _reader: Any
+    _on_read: Callable[[], None] | None
+
+    def _new_reader(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def locked(self) -> bool:
+        return self._reader is not None
+
+    def getReader(self, options: Any = None) -> Any:  # noqa: N802 - JS name
+        if self._reader is not None:
+            raise JsException("ReadableStream is currently locked to a reader.", "TypeError")
+        if self._on_read is not None:
+            self._on_read()  # the owning Request/Response now counts as read (bodyUsed)
+        self._reader = self._new_reader()
+        return self._reader
+
+    get_reader = getReader
+
+    async def __aiter__(self) -> AsyncIterator[JsBuffer]:
+        reader = self.getReader()
+        while True:
+            result = await reader.read()
+            if result.done:
+                return
+            yield result.value
+
+
+class ReadableStream(_Readable, JsBuffer):
     """A body as a ``ReadableStream`` (and the bytes it holds)."""
 
     _reader: ReadableStreamDefaultReader | None
@@ -72,27 +104,8 @@ class ReadableStream(JsBuffer):
         self._on_read = on_read
         return self
 
-    @property
-    def locked(self) -> bool:
-        return self._reader is not None
-
-    def getReader(self, options: Any = None) -> ReadableStreamDefaultReader:  # noqa: N802 - JS name
-        if self._reader is not None:
-            raise JsException("ReadableStream is currently locked to a reader.", "TypeError")
-        if self._on_read is not None:
-            self._on_read()  # the owning Request/Response now counts as read (bodyUsed)
-        self._reader = ReadableStreamDefaultReader(self)
-        return self._reader
-
-    get_reader = getReader
-
-    async def __aiter__(self) -> AsyncIterator[JsBuffer]:
-        reader = self.getReader()
-        while True:
-            result = await reader.read()
-            if result.done:
-                return
-            yield result.value
+    def _new_reader(self) -> ReadableStreamDefaultReader:
+        return ReadableStreamDefaultReader(self)
 
     @classmethod
     def new(cls, source: Any = None, *_: Any) -> "LiveReadableStream":  # type: ignore[override]
@@ -142,7 +155,7 @@ class _Resolved:
         return iter(())
 
 
-class LiveReadableStream:
+class LiveReadableStream(_Readable):
     """A ``ReadableStream`` whose bytes are still being produced (an ASGI ``StreamingResponse``,
     a WSGI generator, an ``HTMLRewriter`` transform, a ``TransformStream``'s readable side).
 
@@ -206,27 +219,8 @@ class LiveReadableStream:
             await self._waiter
         return self._chunks.popleft()
 
-    @property
-    def locked(self) -> bool:
-        return self._reader is not None
-
-    def getReader(self, options: Any = None) -> "LiveStreamReader":  # noqa: N802 - JS name
-        if self._reader is not None:
-            raise JsException("ReadableStream is currently locked to a reader.", "TypeError")
-        if self._on_read is not None:
-            self._on_read()
-        self._reader = LiveStreamReader(self)
-        return self._reader
-
-    get_reader = getReader
-
-    async def __aiter__(self) -> AsyncIterator[JsBuffer]:
-        reader = self.getReader()
-        while True:
-            result = await reader.read()
-            if result.done:
-                return
-            yield result.value
+    def _new_reader(self) -> "LiveStreamReader":
+        return LiveStreamReader(self)
 
     async def read_all(self) -> bytes:
         """Every remaining chunk, joined (waits for the producer to finish)."""

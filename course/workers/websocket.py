@@ -198,7 +198,30 @@ def _check_close(code: Any, reason: Any) -> tuple[int, str]:
 
 
 # -- a WebSocket end --------------------------------------------------------------------------
-class WebSocket:
+class WebSocketListeners:
+    """``addEventListener`` / ``removeEventListener`` of a WebSocket (either end, or a client's):
+    the four events of the WebSocket API, handlers kept in ``self._listeners``."""
+
+    _listeners: dict[str, list[Callable[..., Any]]]
+
+    def addEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
+        if type not in ("open", "message", "close", "error"):
+            raise JsException(f"WebSocket has no {type!r} event; use 'open', 'message', 'close' or 'error'",
+                              "TypeError")
+        if not callable(handler):
+            raise JsException(f"addEventListener() needs a function, got {type(handler).__name__}", "TypeError")
+        self._listeners[type].append(handler)
+
+    def removeEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
+        try:
+            self._listeners[type].remove(handler)
+        except ValueError:
+            pass
+
+    add_event_listener, remove_event_listener = addEventListener, removeEventListener
+
+
+class WebSocket(WebSocketListeners):
     """One end of a WebSocket connection, as Worker code sees it."""
 
     READY_STATE_CONNECTING = CONNECTING_STATE = CONNECTING
@@ -234,19 +257,6 @@ class WebSocket:
         self.link.trace("ws_accept", mode="standard")
         self._flush()
 
-    def addEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
-        if type not in ("open", "message", "close", "error"):
-            raise JsException(f"WebSocket has no {type!r} event; use 'open', 'message', 'close' or 'error'",
-                              "TypeError")
-        if not callable(handler):
-            raise JsException(f"addEventListener() needs a function, got {type(handler).__name__}", "TypeError")
-        self._listeners[type].append(handler)
-
-    def removeEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
-        try:
-            self._listeners[type].remove(handler)
-        except ValueError:
-            pass
 
     def send(self, message: Any) -> None:
         """Send a text (str) or binary (bytes) message to the other end."""
@@ -284,7 +294,6 @@ class WebSocket:
             return None
         return wrap(json.loads(self._attachment, object_hook=_json_hook))
 
-    add_event_listener, remove_event_listener = addEventListener, removeEventListener
     serialize_attachment, deserialize_attachment = serializeAttachment, deserializeAttachment
 
     @property

@@ -29,6 +29,7 @@ from course.workers.jsproxy import JsException
 from course.workers.streams import start_producer
 from course.workers.websocket import ABNORMAL_CLOSURE, CLOSED, CLOSING, CONNECTING, OPEN, CloseEvent, ErrorEvent
 from course.workers.websocket import WebSocket as WebSocketEnd
+from course.workers.websocket import WebSocketListeners
 
 #: Schemes a WebSocket URL may have; http(s) are allowed since the WHATWG spec change of 2023
 #: (https://websockets.spec.whatwg.org/#dom-websocket-websocket, step "If urlRecord's scheme is
@@ -40,7 +41,7 @@ WEBSOCKET_VERSION = "13"
 CLIENT_CLOSE_CODES = frozenset({1000} | set(range(3000, 5000)))
 
 
-class WebSocket:
+class WebSocket(WebSocketListeners):
     """``js.WebSocket``: ``WebSocket.new(url, protocols)``, ``addEventListener``, ``send``, ``close``."""
 
     CONNECTING, OPEN, CLOSING, CLOSED = CONNECTING, OPEN, CLOSING, CLOSED
@@ -91,22 +92,6 @@ class WebSocket:
         return self._state
 
     ready_state = readyState
-
-    def addEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
-        if type not in ("open", "message", "close", "error"):
-            raise JsException(f"WebSocket has no {type!r} event; use 'open', 'message', 'close' or 'error'",
-                              "TypeError")
-        if not callable(handler):
-            raise JsException(f"addEventListener() needs a function, got {type(handler).__name__}", "TypeError")
-        self._listeners[type].append(handler)
-
-    def removeEventListener(self, type: str, handler: Callable[..., Any], *_: Any) -> None:  # noqa: N802
-        try:
-            self._listeners[type].remove(handler)
-        except ValueError:
-            pass
-
-    add_event_listener, remove_event_listener = addEventListener, removeEventListener
 
     def send(self, message: Any) -> None:
         if self._end is None:
