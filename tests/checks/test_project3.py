@@ -31,7 +31,7 @@ variants = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(variants)
 
 AUTOMATIC = ["contract", "no-lost-task", "no-double-task", "signed-calls", "health", "breaker", "regions",
-             "throughput", "cost", "monitor", "loadtest"]
+             "throughput", "cost", "monitor", "tracing", "loadtest"]
 
 
 def lost(report) -> set[str]:
@@ -169,7 +169,7 @@ def test_the_brief_runs_offline_top_to_bottom(folder, tmp_path):
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     if folder == SOLUTION:
-        assert "202 {'task_id': 'try-1'" in printed and "11/11 rubric items pass; 1 graded by hand (23/25 points)" \
+        assert "202 {'task_id': 'try-1'" in printed and "12/12 rubric items pass; 1 graded by hand (23/25 points)" \
             in printed, printed
     else:
-        assert "TODO: hand the task to a planner" in printed and "0/11 rubric items pass" in printed, printed
+        assert "TODO: hand the task to a planner" in printed and "0/12 rubric items pass" in printed, printed

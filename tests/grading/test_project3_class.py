@@ -35,7 +35,7 @@ ITEM_TIMEOUT = 60
 CLASS = {
     "ada_301_9201_project3": (None, True, 23),
     "ben_302_9202_project3": ("starter", False, 0),
-    "cleo_303_9203_project3": ("memory_nonces", True, 20),
+    "cleo_303_9203_project3": ("memory_nonces", True, 21),
     "dev_304_9204_project3": ("pricey_model", False, 22),
     "eva_305_9205_project3": ("syntax_error", True, 0),
 }

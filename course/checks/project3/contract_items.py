@@ -1,14 +1,21 @@
-"""Rubric item ``contract``: the HTTP contract with no fault at all, good input and bad.
+"""Rubric items ``contract`` (the HTTP contract with no fault at all, good input and bad) and
+``tracing`` (one W3C trace per task across the agents' log lines).
 
 Case ``happy``: tasks from each client region get 202 with an Accepted body naming the caller's
 region and a planner; after a minute each is readable with ``GET /tasks/{id}`` as a TaskResult
 and is in ``GET /feed`` exactly once; a resubmitted task is acknowledged again and still finishes
 once; an unknown task is 404. Case ``bad-input``: bodies that are not JSON, empty, or break the
 TaskRequest contract get 400/422 with ``{"error": ...}`` and never reach a planner.
+
+``tracing``: tasks sent with a ``traceparent`` header keep its trace id (their TaskResult says it),
+a task sent without one gets a new one; every JSON log line about a task carries that trace id,
+the intake, planner, analyst and notifier each log at least one line with a span of their own, and
+every span's parent is the client's span or another span of the same trace.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -25,7 +32,7 @@ from course.checks.project3.contract import (
 )
 from course.checks.projects import ProjectCase, ProjectSession
 
-RESULT_FIELDS = ("task_id", "status", "summary", "fallback", "region", "planner")
+RESULT_FIELDS = ("task_id", "status", "summary", "fallback", "region", "planner", "trace_id")
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,95 @@ class BadInputCase(ProjectCase):
         return [replace(self, bodies=(b,)) for b in self.bodies] if len(self.bodies) > 1 else []
 
 
+#: The agents whose log lines every task's trace must reach.
+TRACED_AGENTS = ("intake", "planner", "analyst", "notifier")
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+
+
+def log_lines(session: ProjectSession, since: int) -> list[dict[str, Any]]:
+    """The Worker's JSON log lines (``print`` of a JSON object) since ``since``."""
+    out = []
+    for e in session.rt.trace.events("log", since=since):
+        try:
+            line = json.loads(str(e.data.get("message", "")))
+        except ValueError:
+            continue
+        if isinstance(line, dict):
+            out.append(line)
+    return out
+
+
+@dataclass(frozen=True)
+class TracingCase(ProjectCase):
+    tasks: tuple[tuple[str, str, str, str], ...]  # (region, task_id, text, traceparent or "")
+    runtime_seed: int = 0
+
+    def describe(self) -> str:
+        return "; ".join(f"{t} from {r} " + (f"with traceparent {tp}" if tp else "without a traceparent")
+                         for r, t, _, tp in self.tasks)
+
+    def play(self, session: ProjectSession) -> str:
+        rt = session.rt
+        mark = session.mark()
+
+        async def send_all() -> list[tuple[int, Any, float]]:
+            clients = Clients(session)
+            try:
+                return [await clients.send(r, "POST", SUBMIT, body=task_body(t, text),
+                                           headers={"traceparent": tp} if tp else None)
+                        for r, t, text, tp in self.tasks]
+            finally:
+                await clients.close()
+
+        for (region, task_id, _, _), (status, data, _) in zip(self.tasks, rt.call(send_all())):
+            if status != 202:
+                raise CaseFailed(f"POST {SUBMIT} ({task_id} from {region}) answered {status} {data}; expected 202")
+        rt.clock.advance(60)
+        lines = log_lines(session, mark)
+        for region, task_id, _, tp in self.tasks:
+            reply = session.get(f"/tasks/{task_id}")
+            trace_id = reply.json.get("trace_id") if isinstance(reply.json, dict) else None
+            if tp and trace_id != tp.split("-")[1]:
+                raise CaseFailed(f"{task_id} was sent with traceparent {tp}; its TaskResult says trace_id "
+                                 f"{trace_id!r}: continue the caller's trace")
+            if not tp and not (isinstance(trace_id, str) and _HEX32.match(trace_id) and set(trace_id) != {"0"}):
+                raise CaseFailed(f"{task_id} was sent without a traceparent; its TaskResult says trace_id {trace_id!r}: "
+                                 "start a trace (32 hex digits, not all zero)")
+            mine = [line for line in lines if line.get("task_id") == task_id]
+            wrong = [line for line in mine if line.get("trace_id") != trace_id]
+            if wrong:
+                raise CaseFailed(f"a log line about {task_id} has trace_id {wrong[0].get('trace_id')!r}, not the task's "
+                                 f"{trace_id}: {json.dumps(wrong[0])[:200]}")
+            agents = {line.get("agent") for line in mine}
+            missing = [a for a in TRACED_AGENTS if a not in agents]
+            if missing:
+                raise CaseFailed(f"no log line about {task_id} from {', '.join(missing)} (agents that logged it: "
+                                 f"{', '.join(sorted(map(str, agents))) or 'none'})")
+            spans = {line.get("span_id") for line in mine}
+            roots = {tp.split("-")[2]} if tp else set()
+            orphan = [line for line in mine if line.get("parent_id") not in spans | roots
+                      and not (not tp and line.get("agent") == "intake")]
+            if orphan:
+                raise CaseFailed(f"the span of {orphan[0].get('agent')}'s log line about {task_id} has parent "
+                                 f"{orphan[0].get('parent_id')!r}, which is neither the caller's span nor another span "
+                                 "of the task's trace: pass each hop's own span on")
+        return f"{len(self.tasks)} tasks, each one trace across {', '.join(TRACED_AGENTS)}"
+
+    def candidates(self) -> Sequence[ProjectCase]:
+        return [replace(self, tasks=(t,)) for t in self.tasks] if len(self.tasks) > 1 else []
+
+
+class TracingScenario(QuietScenario):
+    def cases(self) -> Sequence[ProjectCase]:
+        rng = Streams(self.seed)("tracing")
+        tasks = []
+        for i, region in enumerate(CLIENT_COLOS):
+            tp = f"00-{rng.getrandbits(128):032x}-{rng.getrandbits(64):016x}-01"
+            tasks.append((region, f"tr{self.seed}-{i}", task_text(rng), tp))
+        tasks.append((rng.choice(tuple(CLIENT_COLOS)), f"tr{self.seed}-{len(tasks)}", task_text(rng), ""))
+        return [TracingCase(tuple(tasks), runtime_seed=self.seed * 100)]
+
+
 class ContractScenario(QuietScenario):
     def cases(self) -> Sequence[ProjectCase]:
         rng = Streams(self.seed)("contract")
@@ -127,4 +223,4 @@ class ContractScenario(QuietScenario):
                                                                              runtime_seed=self.seed * 100 + 1)]
 
 
-__all__ = ["BadInputCase", "ContractScenario", "HappyCase"]
+__all__ = ["BadInputCase", "ContractScenario", "HappyCase", "TRACED_AGENTS", "TracingCase", "TracingScenario", "log_lines"]

@@ -1,4 +1,4 @@
-"""Project 3's rubric: twelve items, 25 points; eight of them read the same seeded hour.
+"""Project 3's rubric: thirteen items, 25 points; eight of them read the same seeded hour.
 
 Each automatic item is all or nothing, so a system that breaks one invariant or budget loses
 exactly that item. The hour's items share one seed (one run, read eight ways); the design
@@ -6,7 +6,7 @@ rationale is graded by hand.
 """
 from __future__ import annotations
 
-from course.checks.project3.contract_items import ContractScenario
+from course.checks.project3.contract_items import ContractScenario, TracingScenario
 from course.checks.project3.invariants import COST, OUTAGE_CALLS, P99_FAILOVER, P99_NORMAL, HourScenario
 from course.checks.project3.load import BURST, OBJECT_BUDGET, LoadTestScenario, ThroughputScenario
 from course.checks.projects import Budget, Rubric, RubricItem
@@ -25,7 +25,7 @@ RUBRIC = Rubric("project3", (
     RubricItem("no-double-task", "No task done twice", 2,
                "no task id in GET /feed twice, and nothing finished that was not submitted, under queue "
                "redeliveries and retries", HourScenario, seed=HOUR_SEED),
-    RubricItem("signed-calls", "Signed calls between agents", 3,
+    RubricItem("signed-calls", "Signed calls between agents", 2,
                "signed partner calls accepted; unsigned, forged, stale, wrong-key and replayed calls (also right "
                "after the nonce ledger crashed) refused with 401 and never done", HourScenario, seed=HOUR_SEED),
     RubricItem("health", "Health that tells the truth", 2,
@@ -47,6 +47,10 @@ RUBRIC = Rubric("project3", (
                "/monitor is an HTML page; /monitor.json's counts (accepted, done, fallback, dead-lettered, AI calls "
                "and failures, rejected calls, requests per region) and p99 per region match the harness's",
                HourScenario, seed=HOUR_SEED),
+    RubricItem("tracing", "One trace per task across the agents", 1,
+               "a task keeps its caller's traceparent (or gets a new trace); every log line about it carries the "
+               "trace id, intake, planner, analyst and notifier each log a span whose parent is in the trace",
+               TracingScenario, seed=6),
     RubricItem("loadtest", "Your load test", 2,
                "loadtest.py's run() drives the Worker and writes results (sent, accepted, errors, p50, p99, "
                "throughput) that match the harness's own measurement", LoadTestScenario, seed=5,

@@ -19,6 +19,7 @@ import time
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
+from js import crypto
 from workers import Response, WorkerEntrypoint, fetch
 
 from analyst import AnalystAgent  # noqa: F401  (Durable Object classes are exported from main)
@@ -32,11 +33,14 @@ from protocol import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    TRACEPARENT,
     TaskRequest,
     check_signature,
     fallback_summary,
     region_of_colo,
     shard_of,
+    span,
+    trace_id_of,
 )
 
 ROUTES = [
@@ -105,26 +109,32 @@ class Default(WorkerEntrypoint):
             return None, error(413, f"the request body is over {MAX_BODY_BYTES} bytes")
         return TaskRequest.model_construct(**json.loads(text)), None  # TODO: 400/422 for bad input
 
+    def incoming_trace(self, request):
+        """The caller's ``traceparent`` if it is valid, else the root of a new trace."""
+        return None  # TODO: continue the caller's trace, or start one
+
     async def submit(self, request):
         started = time.time()
         region = self.region(request)
+        trace = self.incoming_trace(request)
         task, problem = await self.read_task(await request.text())
-        response = problem or await self.hand_over(task, region)
+        response = problem or await self.hand_over(task, region, trace)
         record(self.env, "intake", "request", region=region, ms=(time.time() - started) * 1000,
-               task_id=task.task_id if task else "")
+               task_id=task.task_id if task else "", trace=trace)
         return response
 
     async def submit_signed(self, request):
         started = time.time()
         region = self.region(request)
         text = await request.text()
+        trace = self.incoming_trace(request)
         task, problem = await self.read_task(text)
-        response = problem or await self.hand_over(task, region)
+        response = problem or await self.hand_over(task, region, trace)
         record(self.env, "intake", "request", region=region, ms=(time.time() - started) * 1000,
-               task_id=task.task_id if task else "")
+               task_id=task.task_id if task else "", trace=trace)
         return response
 
-    async def hand_over(self, task, region):
+    async def hand_over(self, task, region, trace):
         """Give ``task`` to a planner of ``region`` (failing over along the plan); 202 or 503."""
         return error(501, "TODO: hand the task to a planner of the caller's region (with failover)")
 
@@ -171,7 +181,8 @@ class Default(WorkerEntrypoint):
             try:
                 await (self.finish_dead(plan, message.attempts) if dead else self.work(plan))
             except Exception:  # a partition or a restarting agent: try again later
-                record(self.env, "worker", "retry", region=plan.get("region", ""), task_id=plan.get("task_id", ""))
+                record(self.env, "worker", "retry", region=plan.get("region", ""), task_id=plan.get("task_id", ""),
+                       trace=plan.get("traceparent"))
                 message.ack()  # TODO: retry with backoff instead of dropping the task
                 continue
             message.ack()
@@ -179,9 +190,22 @@ class Default(WorkerEntrypoint):
     async def work(self, plan):
         """One task: skip it if it is already done, else analyse it and notify."""
         feed = self.feed_shard(plan["task_id"])
+        received = plan.get("traceparent")
+        plan = dict(plan, traceparent=self.child_trace(plan, "worker"))
+        record(self.env, "worker", "processing", region=plan["region"], task_id=plan["task_id"], trace=received)
         answer = to_python(await self.env.ANALYST.getByName("analyst-0").analyze(plan))
-        await feed.complete({"task_id": plan["task_id"], "status": "done", "summary": answer["summary"],
-                             "fallback": answer["fallback"], "region": plan["region"], "planner": plan["planner"]})
+        await feed.complete(self.result(plan, answer["summary"], answer["fallback"]), plan["traceparent"])
+
+    def child_trace(self, plan, agent):
+        """The ``traceparent`` this agent passes on (None if the plan carries no trace)."""
+        trace_id = trace_id_of(plan.get("traceparent"))
+        return span(trace_id, agent, plan["task_id"])[1] if trace_id else None
+
+    @staticmethod
+    def result(plan, summary, fallback):
+        """The TaskResult of a planned task."""
+        return {"task_id": plan["task_id"], "status": "done", "summary": summary, "fallback": fallback,
+                "region": plan["region"], "planner": plan["planner"], "trace_id": plan.get("trace_id") or ""}
 
     async def finish_dead(self, plan, attempts):
         """A dead-lettered task: finish it with the fallback summary (never lose it)."""

@@ -14,7 +14,7 @@ def to_python(value):
 
 
 class NotifierAgent(DurableObject):
-    async def complete(self, result):
+    async def complete(self, result, traceparent=None):
         """RPC: record ``result`` (a TaskResult dict); returns ``{"new": bool, "result": ...}``."""
         result = to_python(result)
         return {"new": True, "result": result}  # TODO: keep one completion per task id, in storage

@@ -9,7 +9,7 @@ import time
 from workers import DurableObject
 
 from metrics import record
-from protocol import MODEL
+from protocol import MODEL, span, trace_id_of
 
 
 def to_python(value):
@@ -18,8 +18,11 @@ def to_python(value):
 
 
 class PlannerAgent(DurableObject):
-    async def accept(self, name, task, region):
-        """RPC: plan and queue ``task`` (a TaskRequest dict) for planner ``name``; returns the plan."""
+    async def accept(self, name, task, region, traceparent):
+        """RPC: plan and queue ``task`` (a TaskRequest dict) for planner ``name``; returns the plan.
+
+        ``traceparent`` is the intake's span: the planner's log line continues the task's trace, and
+        the plan carries the planner's own span to the workers."""
         task = to_python(task)
         raise NotImplementedError("TODO: remember the task, queue it for the workers, return the plan")
 

@@ -33,6 +33,12 @@ MODEL = "@cf/meta/llama-3.2-1b-instruct"
 #: Most output tokens an analyst asks for: a summary is one sentence.
 MAX_TOKENS = 64
 
+# -- traces ---------------------------------------------------------------------------------------
+#: The W3C trace context header (https://www.w3.org/TR/trace-context/):
+#: ``00-<32 hex trace id>-<16 hex parent span id>-<2 hex flags>``.
+TRACEPARENT = "traceparent"
+_TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
+
 # -- signed calls between agents -------------------------------------------------------------------
 SIGNATURE_HEADER = "x-agent-signature"
 TIMESTAMP_HEADER = "x-agent-timestamp"
@@ -72,6 +78,7 @@ class TaskResult(_Model):
     fallback: bool  # True when the summary is fallback_summary's (the AI was failing or its answer unusable)
     region: str
     planner: str
+    trace_id: str  # the task's W3C trace id: the client's, or one the intake started
 
 
 class Feed(_Model):
@@ -107,6 +114,22 @@ class MonitorReport(_Model):
     rejected_calls: int  # signed calls refused (401)
     regions: dict[str, RegionStats]
     alerts: list[str] = Field(default_factory=list)
+
+
+def trace_id_of(header):
+    """The trace id of a valid ``traceparent`` header, else None (all-zero ids are invalid)."""
+    found = _TRACEPARENT.match((header or "").strip().lower())
+    if found is None or set(found[1]) == {"0"} or set(found[2]) == {"0"}:
+        return None
+    return found[1]
+
+
+def span(trace_id, agent, task_id):
+    """The span id of ``agent``'s work on ``task_id`` in ``trace_id`` (16 hex digits), and the
+    ``traceparent`` that makes it the parent of the next hop."""
+    span_id = hashlib.sha256(f"{trace_id}:{agent}:{task_id}".encode()).hexdigest()[:16]
+    span_id = span_id if set(span_id) != {"0"} else "0" * 15 + "1"
+    return span_id, f"00-{trace_id}-{span_id}-01"
 
 
 def region_of_colo(colo, default):

@@ -48,7 +48,8 @@ class AnalystAgent(DurableObject):
         plan = to_python(plan)
         # BEGIN SOLUTION
         if not self.may_call():
-            record(self.env, "analyst", "fallback", region=plan["region"], task_id=plan["task_id"])
+            record(self.env, "analyst", "fallback", region=plan["region"], task_id=plan["task_id"],
+                   trace=plan.get("traceparent"))
             return {"summary": fallback_summary(plan["text"]), "fallback": True}
         probe = self.opened_at is not None
         self.probing = probe
@@ -61,13 +62,15 @@ class AnalystAgent(DurableObject):
                 self.failures += 1
                 if probe or self.failures >= FAILURE_THRESHOLD:
                     self.opened_at = time.time()
-                    record(self.env, "analyst", "breaker_open", region=plan["region"], task_id=plan["task_id"])
+                    record(self.env, "analyst", "breaker_open", region=plan["region"], task_id=plan["task_id"],
+                           trace=plan.get("traceparent"))
                     break
                 await asyncio.sleep(BACKOFF_SECONDS * 2 ** attempt)
         finally:
             if probe:
                 self.probing = False
-        record(self.env, "analyst", "fallback", region=plan["region"], task_id=plan["task_id"])
+        record(self.env, "analyst", "fallback", region=plan["region"], task_id=plan["task_id"],
+               trace=plan.get("traceparent"))
         return {"summary": fallback_summary(plan["text"]), "fallback": True}
         # END SOLUTION
         # STARTER: raise NotImplementedError("TODO: ask the AI (retries, a circuit breaker), fall back when it fails")
@@ -80,18 +83,21 @@ class AnalystAgent(DurableObject):
 
     async def ask(self, plan):
         """One AI call: the summary, or None when it failed (the failure is counted)."""
-        record(self.env, "analyst", "ai_call", region=plan["region"], task_id=plan["task_id"])
+        record(self.env, "analyst", "ai_call", region=plan["region"], task_id=plan["task_id"],
+               trace=plan.get("traceparent"))
         try:
             out = to_python(await asyncio.wait_for(self.env.AI.run(plan["model"], {
                 "messages": [{"role": "system", "content": "Summarise the user's text in one short sentence."},
                              {"role": "user", "content": plan["text"]}],
                 "max_tokens": MAX_TOKENS}), AI_TIMEOUT_SECONDS))
         except Exception:  # rate limited, a server error, a timeout: a failed call
-            record(self.env, "analyst", "ai_failure", region=plan["region"], task_id=plan["task_id"])
+            record(self.env, "analyst", "ai_failure", region=plan["region"], task_id=plan["task_id"],
+                   trace=plan.get("traceparent"))
             return None
         text = out.get("response") if isinstance(out, dict) else None
         if not isinstance(text, str) or not text.strip():
-            record(self.env, "analyst", "ai_failure", region=plan["region"], task_id=plan["task_id"])
+            record(self.env, "analyst", "ai_failure", region=plan["region"], task_id=plan["task_id"],
+                   trace=plan.get("traceparent"))
             return None
         return text.strip()[:300]
     # END SOLUTION

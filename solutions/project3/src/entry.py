@@ -19,6 +19,7 @@ import time
 from urllib.parse import urlparse
 
 from pydantic import ValidationError
+from js import crypto
 from workers import Response, WorkerEntrypoint, fetch
 
 from analyst import AnalystAgent  # noqa: F401  (Durable Object classes are exported from main)
@@ -32,11 +33,14 @@ from protocol import (
     NONCE_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
+    TRACEPARENT,
     TaskRequest,
     check_signature,
     fallback_summary,
     region_of_colo,
     shard_of,
+    span,
+    trace_id_of,
 )
 
 ROUTES = [
@@ -129,13 +133,24 @@ class Default(WorkerEntrypoint):
         # END SOLUTION
         # STARTER: return TaskRequest.model_construct(**json.loads(text)), None  # TODO: 400/422 for bad input
 
+    def incoming_trace(self, request):
+        """The caller's ``traceparent`` if it is valid, else the root of a new trace."""
+        # BEGIN SOLUTION
+        header = request.headers.get(TRACEPARENT)
+        if trace_id_of(header):
+            return header
+        return f"00-{crypto.randomUUID().replace('-', '')}-{'0' * 15}1-01"
+        # END SOLUTION
+        # STARTER: return None  # TODO: continue the caller's trace, or start one
+
     async def submit(self, request):
         started = time.time()
         region = self.region(request)
+        trace = self.incoming_trace(request)
         task, problem = await self.read_task(await request.text())
-        response = problem or await self.hand_over(task, region)
+        response = problem or await self.hand_over(task, region, trace)
         record(self.env, "intake", "request", region=region, ms=(time.time() - started) * 1000,
-               task_id=task.task_id if task else "")
+               task_id=task.task_id if task else "", trace=trace)
         return response
 
     async def submit_signed(self, request):
@@ -156,25 +171,27 @@ class Default(WorkerEntrypoint):
             record(self.env, "intake", "request", region=region, ms=(time.time() - started) * 1000)
             return error(401, why)
         # END SOLUTION
+        trace = self.incoming_trace(request)
         task, problem = await self.read_task(text)
-        response = problem or await self.hand_over(task, region)
+        response = problem or await self.hand_over(task, region, trace)
         record(self.env, "intake", "request", region=region, ms=(time.time() - started) * 1000,
-               task_id=task.task_id if task else "")
+               task_id=task.task_id if task else "", trace=trace)
         return response
 
-    async def hand_over(self, task, region):
+    async def hand_over(self, task, region, trace):
         """Give ``task`` to a planner of ``region`` (failing over along the plan); 202 or 503."""
         # BEGIN SOLUTION
         shard = shard_of(task.task_id, self.setting("PLANNER_SHARDS", 1))
+        child = span(trace_id_of(trace), "intake", task.task_id)[1]
         failures = []
         for hint in self.plan_for(region):
             name, stub = self.planner(hint, shard)
             try:
-                await stub.accept(name, task.model_dump(mode="json"), region)
+                await stub.accept(name, task.model_dump(mode="json"), region, child)
             except Exception as exc:  # this region's planner is cut off or restarting: fail over
                 failures.append(f"{name}: {exc}")
                 continue
-            record(self.env, "intake", "accepted", region=region, task_id=task.task_id)
+            record(self.env, "intake", "accepted", region=region, task_id=task.task_id, trace=trace)
             return Response.json({"task_id": task.task_id, "region": region, "planner": name}, status=202)
         return error(503, "no planner could take the task: " + "; ".join(failures))
         # END SOLUTION
@@ -245,7 +262,8 @@ class Default(WorkerEntrypoint):
             try:
                 await (self.finish_dead(plan, message.attempts) if dead else self.work(plan))
             except Exception:  # a partition or a restarting agent: try again later
-                record(self.env, "worker", "retry", region=plan.get("region", ""), task_id=plan.get("task_id", ""))
+                record(self.env, "worker", "retry", region=plan.get("region", ""), task_id=plan.get("task_id", ""),
+                       trace=plan.get("traceparent"))
                 # BEGIN SOLUTION
                 message.retry(delaySeconds=min(60, 2 ** message.attempts))
                 # END SOLUTION
@@ -256,24 +274,37 @@ class Default(WorkerEntrypoint):
     async def work(self, plan):
         """One task: skip it if it is already done, else analyse it and notify."""
         feed = self.feed_shard(plan["task_id"])
+        received = plan.get("traceparent")
+        plan = dict(plan, traceparent=self.child_trace(plan, "worker"))
+        record(self.env, "worker", "processing", region=plan["region"], task_id=plan["task_id"], trace=received)
         # BEGIN SOLUTION
         if to_python(await feed.get(plan["task_id"])) is not None:
-            record(self.env, "worker", "duplicate", region=plan["region"], task_id=plan["task_id"])
+            record(self.env, "worker", "duplicate", region=plan["region"], task_id=plan["task_id"], trace=received)
             return
         analyst = self.env.ANALYST.getByName(f"analyst-{shard_of(plan['task_id'], self.setting('ANALYST_SHARDS', 1))}")
         answer = to_python(await analyst.analyze(plan))
         # END SOLUTION
         # STARTER: answer = to_python(await self.env.ANALYST.getByName("analyst-0").analyze(plan))
-        await feed.complete({"task_id": plan["task_id"], "status": "done", "summary": answer["summary"],
-                             "fallback": answer["fallback"], "region": plan["region"], "planner": plan["planner"]})
+        await feed.complete(self.result(plan, answer["summary"], answer["fallback"]), plan["traceparent"])
+
+    def child_trace(self, plan, agent):
+        """The ``traceparent`` this agent passes on (None if the plan carries no trace)."""
+        trace_id = trace_id_of(plan.get("traceparent"))
+        return span(trace_id, agent, plan["task_id"])[1] if trace_id else None
+
+    @staticmethod
+    def result(plan, summary, fallback):
+        """The TaskResult of a planned task."""
+        return {"task_id": plan["task_id"], "status": "done", "summary": summary, "fallback": fallback,
+                "region": plan["region"], "planner": plan["planner"], "trace_id": plan.get("trace_id") or ""}
 
     async def finish_dead(self, plan, attempts):
         """A dead-lettered task: finish it with the fallback summary (never lose it)."""
         # BEGIN SOLUTION
         if attempts == 1:  # count each dead letter once, not each retry of finishing it
-            record(self.env, "worker", "dead_lettered", region=plan["region"], task_id=plan["task_id"])
-        await self.feed_shard(plan["task_id"]).complete({
-            "task_id": plan["task_id"], "status": "done", "summary": fallback_summary(plan["text"]),
-            "fallback": True, "region": plan["region"], "planner": plan["planner"]})
+            record(self.env, "worker", "dead_lettered", region=plan["region"], task_id=plan["task_id"],
+                   trace=plan.get("traceparent"))
+        await self.feed_shard(plan["task_id"]).complete(self.result(plan, fallback_summary(plan["text"]), True),
+                                                        self.child_trace(plan, "worker"))
         # END SOLUTION
         # STARTER: pass  # TODO: a task that failed every retry must still finish

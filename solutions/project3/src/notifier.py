@@ -14,7 +14,7 @@ def to_python(value):
 
 
 class NotifierAgent(DurableObject):
-    async def complete(self, result):
+    async def complete(self, result, traceparent=None):
         """RPC: record ``result`` (a TaskResult dict); returns ``{"new": bool, "result": ...}``."""
         result = to_python(result)
         # BEGIN SOLUTION
@@ -24,7 +24,7 @@ class NotifierAgent(DurableObject):
             return {"new": False, "result": stored}
         count = await self.ctx.storage.get("count") or 0
         await self.ctx.storage.put({key: result, f"feed:{count:08d}": result["task_id"], "count": count + 1})
-        record(self.env, "notifier", "done", region=result["region"], task_id=result["task_id"])
+        record(self.env, "notifier", "done", region=result["region"], task_id=result["task_id"], trace=traceparent)
         return {"new": True, "result": result}
         # END SOLUTION
         # STARTER: return {"new": True, "result": result}  # TODO: keep one completion per task id, in storage

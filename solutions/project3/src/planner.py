@@ -9,7 +9,7 @@ import time
 from workers import DurableObject
 
 from metrics import record
-from protocol import MODEL
+from protocol import MODEL, span, trace_id_of
 
 
 def to_python(value):
@@ -18,20 +18,25 @@ def to_python(value):
 
 
 class PlannerAgent(DurableObject):
-    async def accept(self, name, task, region):
-        """RPC: plan and queue ``task`` (a TaskRequest dict) for planner ``name``; returns the plan."""
+    async def accept(self, name, task, region, traceparent):
+        """RPC: plan and queue ``task`` (a TaskRequest dict) for planner ``name``; returns the plan.
+
+        ``traceparent`` is the intake's span: the planner's log line continues the task's trace, and
+        the plan carries the planner's own span to the workers."""
         task = to_python(task)
         # BEGIN SOLUTION
         key = f"task:{task['task_id']}"
         stored = to_python(await self.ctx.storage.get(key))
         if stored is not None and stored.get("queued"):
             return stored["plan"]
+        trace_id = trace_id_of(traceparent)
         plan = {"task_id": task["task_id"], "text": task["text"], "priority": task.get("priority", "normal"),
-                "region": region, "planner": name, "model": MODEL, "planned_at": time.time()}
+                "region": region, "planner": name, "model": MODEL, "planned_at": time.time(),
+                "trace_id": trace_id, "traceparent": span(trace_id, "planner", task["task_id"])[1]}
         await self.ctx.storage.put(key, {"plan": plan, "queued": False})
         await self.env.TASKS.send(plan)
         await self.ctx.storage.put(key, {"plan": plan, "queued": True})
-        record(self.env, "planner", "planned", region=region, task_id=task["task_id"])
+        record(self.env, "planner", "planned", region=region, task_id=task["task_id"], trace=traceparent)
         return plan
         # END SOLUTION
         # STARTER: raise NotImplementedError("TODO: remember the task, queue it for the workers, return the plan")
