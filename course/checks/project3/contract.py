@@ -49,13 +49,14 @@ class QuietScenario(ProjectScenario):
             return super().run(folder)
 
 
-def signing_key(folder: Path | str) -> str:
-    """The submission's shared secret, or a clear failure naming the file and the variable."""
-    key = read_dev_vars(project_root(folder)).get(SIGNING_KEY_NAME)
-    if not key:
-        raise CaseFailed(f"no {SIGNING_KEY_NAME} in .dev.vars: the harness signs partner calls with it "
-                         "(the brief: 'Signed calls')")
-    return key
+def signing_key(folder: Path | str) -> str | None:
+    """The submission's shared secret (None if its ``.dev.vars`` has none)."""
+    return read_dev_vars(project_root(folder)).get(SIGNING_KEY_NAME) or None
+
+
+def missing_key_message() -> str:
+    return (f"no {SIGNING_KEY_NAME} in .dev.vars: the harness signs partner calls with it (the brief: 'Signed "
+            "calls'); on Cloudflare it is a secret (`wrangler secret put`)")
 
 
 def project_digest(folder: Path | str) -> str:
@@ -145,5 +146,5 @@ def percentile(values: Iterable[float], q: float) -> float:
     return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
-__all__ = ["CLIENT_COLOS", "Clients", "QuietScenario", "FEED", "SIGNED", "SUBMIT", "Sent", "percentile", "project_digest",
+__all__ = ["CLIENT_COLOS", "Clients", "QuietScenario", "FEED", "SIGNED", "SUBMIT", "Sent", "missing_key_message", "percentile", "project_digest",
            "read_feed", "signed_headers", "signing_key", "task_body", "task_text"]

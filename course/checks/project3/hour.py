@@ -43,6 +43,7 @@ class Observation:
     """What one simulated hour showed the harness."""
 
     schedule: Schedule
+    signed_with_key: bool = True  # False: the submission has no signing key, partner calls used a placeholder
     sent: list[Sent] = field(default_factory=list)  # every task submission (clients and partners)
     attacks: list[tuple[str, Sent]] = field(default_factory=list)  # (kind, the attack's reply)
     probes: list[tuple[str, Sent, Sent]] = field(default_factory=list)  # (expect, /readyz, /healthz)
@@ -104,7 +105,8 @@ def _events(schedule: Schedule) -> list[tuple[float, int, str, Any]]:
 
 def play_hour(session: ProjectSession, schedule: Schedule, key: str) -> Observation:
     rt = session.rt
-    obs = Observation(schedule)
+    obs = Observation(schedule, signed_with_key=bool(key))
+    key = key or "no-key-in-dev-vars"
     mark = session.mark()
     with contextlib.redirect_stdout(io.StringIO()):  # the Worker's log lines are for its own logs
         _install_faults(session, schedule)

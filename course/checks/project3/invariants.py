@@ -28,6 +28,7 @@ from course.checks.project3.contract import (
     CLIENT_COLOS,
     SUBMIT,
     QuietScenario,
+    missing_key_message,
     percentile,
     project_digest,
     signing_key,
@@ -87,6 +88,8 @@ def no_double_task(obs: Observation) -> str:
 
 
 def signed_calls(obs: Observation) -> str:
+    if not obs.signed_with_key:
+        raise CaseFailed(missing_key_message())
     partner = [s for s in obs.sent if s.route != SUBMIT]
     refused = [s for s in partner if s.status != 202]
     if refused:
@@ -252,7 +255,7 @@ class HourCase(ProjectCase):
         return f"the simulated hour, {self.schedule.describe()}"
 
     def play(self, session: ProjectSession) -> str:
-        key = signing_key(self.folder)
+        key = signing_key(self.folder) or ""
         obs = observe(session, self.schedule, self.digest, key)
         try:
             return INVARIANTS[self.item](obs)
