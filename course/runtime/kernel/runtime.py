@@ -215,21 +215,14 @@ class Kernel:
         if self.on_loop_thread():
             return await awaitable
         loop = asyncio.get_running_loop()
-        reply = self._reply_box(loop)
         future: asyncio.Future[T] = loop.create_future()
-        started: list[asyncio.Task[T]] = []
-
-        def start() -> None:
-            task = self._loop.create_task(self._enter(awaitable, hold))
-            started.append(task)
-            task.add_done_callback(lambda t: reply.post(_settle, future, t))
-
+        start = _StartFrom(self, awaitable, hold, self._reply_box(loop), future)
         self._inbox.post_from(loop, start)
         try:
             return await future
         except asyncio.CancelledError:
             if future.cancelled():  # our caller was cancelled: so is the work on the runtime
-                self._inbox.post(_cancel_started, started)
+                self._inbox.post(start.cancel)
             raise
 
     def _reply_box(self, loop: asyncio.AbstractEventLoop) -> Mailbox:
@@ -586,6 +579,32 @@ class Kernel:
     def __repr__(self) -> str:
         mode = "virtual" if self.clock.virtual else "real"
         return f"<Runtime #{self.id} {mode} time, workers={list(self.workers)}>"
+
+
+class _StartFrom:
+    """``call_async``'s work, handed to the runtime's loop: start it there, and post its outcome
+    back to the caller's loop. An object rather than closures: a request in flight then holds
+    a few objects for the garbage collector to walk instead of a dozen cells and functions."""
+
+    __slots__ = ("kernel", "awaitable", "hold", "reply", "future", "task")
+
+    def __init__(self, kernel: Kernel, awaitable: Awaitable[Any], hold: bool, reply: Mailbox,
+                 future: "asyncio.Future[Any]") -> None:
+        self.kernel, self.awaitable, self.hold, self.reply, self.future = kernel, awaitable, hold, reply, future
+        self.task: asyncio.Task[Any] | None = None
+
+    def __call__(self) -> None:
+        kernel = self.kernel
+        self.task = kernel._loop.create_task(kernel._enter(self.awaitable, self.hold))
+        self.awaitable = None  # the task holds it now
+        self.task.add_done_callback(self.done)
+
+    def done(self, task: "asyncio.Task[Any]") -> None:
+        self.reply.post(_settle, self.future, task)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
 
 
 def _settle(future: "asyncio.Future[Any]", task: "asyncio.Task[Any]") -> None:

@@ -222,39 +222,8 @@ class ObjectClass:
         caller = current_actor.get()
         live.trace("do_event", event=eid, event_kind=kind, method=method, phase="start", caller=caller)
 
-        async def run() -> None:
-            current_runtime.set(rt)
-            current_worker.set(self.worker)
-            current_actor.set(f"{self.binding_name}:{live.label}")
-            current_object.set(live)
-            region = self.placement.get(live.hex)
-            if region is not None:
-                current_region.set(region)
-            outcome = "ok"
-            try:
-                result = await TurnDriver(live, event, lambda: call(live.instance))
-                live.release(event, result)  # now, or after the group commit (output gate)
-            except asyncio.CancelledError:
-                outcome = "reset"
-                if not event.future.done():
-                    event.future.set_exception(reset_error())
-            except DurableObjectAborted:
-                outcome = "reset"
-            except BaseException as exc:  # noqa: BLE001 - re-thrown at the caller
-                outcome = "error"
-                if not live.crashed:
-                    live.storage.flush()
-                if not event.future.done():
-                    event.future.set_exception(exc)
-            finally:
-                live.events.pop(eid, None)
-                live.trace("do_event", event=eid, event_kind=kind, method=method, phase="end", outcome=outcome,
-                           start=event.start, end=rt.clock.now(), turns=event.turns, caller=caller)
-                if live.current is event:
-                    live.current = None
-                live.settled()
-
-        event.task = loop.create_task(run(), name=f"do:{self.class_name}:{live.label}:{kind}:{method}")
+        event.task = loop.create_task(self._run_event(live, event, call, caller),
+                                      name=f"do:{self.class_name}:{live.label}:{kind}:{method}")
         # No shield needed: a caller that gives up cancels only event.future, and every setter
         # above checks done() first, so the event itself runs on.
         try:
@@ -263,6 +232,42 @@ class ObjectClass:
             raise
         except BaseException as exc:
             raise rethrown(exc) from None
+
+    async def _run_event(self, live: LiveObject, event: ObjectEvent, call: Callable[[Any], Any],
+                         caller: str | None) -> None:
+        """The task of one event (a method, not a closure: a request in flight holds fewer
+        objects for the garbage collector to walk, which a 10,000-request load test feels)."""
+        rt = self.runtime
+        current_runtime.set(rt)
+        current_worker.set(self.worker)
+        current_actor.set(f"{self.binding_name}:{live.label}")
+        current_object.set(live)
+        region = self.placement.get(live.hex)
+        if region is not None:
+            current_region.set(region)
+        outcome = "ok"
+        try:
+            result = await TurnDriver(live, event, call)
+            live.release(event, result)  # now, or after the group commit (output gate)
+        except asyncio.CancelledError:
+            outcome = "reset"
+            if not event.future.done():
+                event.future.set_exception(reset_error())
+        except DurableObjectAborted:
+            outcome = "reset"
+        except BaseException as exc:  # noqa: BLE001 - re-thrown at the caller
+            outcome = "error"
+            if not live.crashed:
+                live.storage.flush()
+            if not event.future.done():
+                event.future.set_exception(exc)
+        finally:
+            live.events.pop(event.eid, None)
+            live.trace("do_event", event=event.eid, event_kind=event.kind, method=event.method, phase="end",
+                       outcome=outcome, start=event.start, end=rt.clock.now(), turns=event.turns, caller=caller)
+            if live.current is event:
+                live.current = None
+            live.settled()
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def evict(self, hex_id: str, *, reason: str = "evict") -> bool:

@@ -106,8 +106,9 @@ class TurnDriver:
     commit (unless a ``transaction()`` is open).
     """
 
-    def __init__(self, live: "LiveObject", event: ObjectEvent, start: Callable[[], Any]) -> None:
-        self.live, self.event, self.start = live, event, start
+    def __init__(self, live: "LiveObject", event: ObjectEvent, call: Callable[[Any], Any]) -> None:
+        #: ``call(instance)`` starts the event's code on the object's instance
+        self.live, self.event, self.call = live, event, call
 
     def _wait_gate(self) -> Any:
         live, event = self.live, self.event
@@ -121,7 +122,7 @@ class TurnDriver:
         yield from self._wait_gate()
         live.begin_turn(event)
         try:
-            result = self.start()
+            result = self.call(live.instance)
         except BaseException:
             live.end_turn(event, final=True)
             raise

@@ -8,6 +8,7 @@ https://developers.cloudflare.com/durable-objects/api/stub/).
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import random
@@ -183,29 +184,13 @@ class DurableObjectStub:
                 host.names.setdefault(hex_id, self.id.name)
             if host.place(hex_id, self._hint, None) is None:
                 return await host.deliver(self.id, kind, method, call)
-        return await call_object(host, self.id, self._hint, lambda: host.deliver(self.id, kind, method, call))
+        return await call_object(host, self.id, self._hint, functools.partial(host.deliver, self.id, kind, method, call))
 
     async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
         """Send an HTTP request to the object's ``fetch`` handler (Fetch API semantics)."""
         request = resource if isinstance(resource, Request) and not (init or kwargs) else Request(resource, init, **kwargs)
         inbound = Request(request)  # the object gets its own copy, as over the wire
-
-        def call(instance: Any) -> Any:
-            handler = getattr(instance, "fetch", None)
-            if handler is None:
-                raise JsException("Handler does not export a fetch() function.", "Error")  # workerd
-
-            async def run() -> Response:
-                response = handler(*relaxed_args(handler, (inbound,)))
-                if inspect.isawaitable(response):
-                    response = await response
-                if not isinstance(response, Response):
-                    raise TypeError(f"the Durable Object's fetch() returned {type(response).__name__}; it "
-                                    "must return a Response")
-                return response
-            return run()
-
-        return await self._send("fetch", request.url, call)
+        return await self._send("fetch", request.url, _FetchEvent(inbound))
 
     async def _rpc(self, method: str, args: tuple, kwargs: dict, *, property_read: bool = False) -> Any:
         # Private: any public name would shadow an RPC method of the object's class.
@@ -215,20 +200,7 @@ class DurableObjectStub:
             raise JsException(f'The RPC receiver does not implement the method "{method}". ({why})', "TypeError")
         cloned_args = [structured_clone(a, passthrough=PASSTHROUGH) for a in args]
         cloned_kwargs = {k: structured_clone(v, passthrough=PASSTHROUGH) for k, v in kwargs.items()}
-
-        def call(instance: Any) -> Any:
-            fn = getattr(type(instance), method, None)
-            if property_read:
-                if isinstance(inspect.getattr_static(type(instance), method, None), property):
-                    return getattr(instance, method)
-                if fn is not None and callable(fn):
-                    raise JsException(f"{method} is an RPC method: call it (await stub.{method}(...)) "
-                                      "instead of awaiting the attribute", "TypeError")
-            if fn is None or not callable(fn):
-                raise JsException(f'The RPC receiver does not implement the method "{method}".', "TypeError")
-            return getattr(instance, method)(*cloned_args, **cloned_kwargs)
-
-        result = await self._send("rpc", method, call)
+        result = await self._send("rpc", method, _RpcEvent(method, cloned_args, cloned_kwargs, property_read))
         return structured_clone(result, passthrough=PASSTHROUGH)
 
     def __getattr__(self, name: str) -> Any:
@@ -241,6 +213,54 @@ class DurableObjectStub:
 
     def __repr__(self) -> str:
         return f"<DurableObjectStub {self._namespace.class_name} {self.name or self.id.toString()[:12]}>"
+
+
+class _RpcEvent:
+    """The call an RPC event makes on the object's instance (see :class:`_FetchEvent`)."""
+
+    __slots__ = ("method", "args", "kwargs", "property_read")
+
+    def __init__(self, method: str, args: list[Any], kwargs: dict[str, Any], property_read: bool) -> None:
+        self.method, self.args, self.kwargs, self.property_read = method, args, kwargs, property_read
+
+    def __call__(self, instance: Any) -> Any:
+        method = self.method
+        fn = getattr(type(instance), method, None)
+        if self.property_read:
+            if isinstance(inspect.getattr_static(type(instance), method, None), property):
+                return getattr(instance, method)
+            if fn is not None and callable(fn):
+                raise JsException(f"{method} is an RPC method: call it (await stub.{method}(...)) "
+                                  "instead of awaiting the attribute", "TypeError")
+        if fn is None or not callable(fn):
+            raise JsException(f'The RPC receiver does not implement the method "{method}".', "TypeError")
+        return getattr(instance, method)(*self.args, **self.kwargs)
+
+
+class _FetchEvent:
+    """The call a ``fetch`` event makes on the object's instance (an object, not closures: fewer
+    objects per request in flight for the garbage collector to walk)."""
+
+    __slots__ = ("request",)
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __call__(self, instance: Any) -> Any:
+        handler = getattr(instance, "fetch", None)
+        if handler is None:
+            raise JsException("Handler does not export a fetch() function.", "Error")  # workerd
+        return _object_fetch(handler, self.request)
+
+
+async def _object_fetch(handler: Callable[..., Any], inbound: Request) -> Response:
+    response = handler(*relaxed_args(handler, (inbound,)))
+    if inspect.isawaitable(response):
+        response = await response
+    if not isinstance(response, Response):
+        raise TypeError(f"the Durable Object's fetch() returned {type(response).__name__}; it "
+                        "must return a Response")
+    return response
 
 
 #: What RPC passes by reference instead of cloning (stubs, ids, namespaces, requests, responses).

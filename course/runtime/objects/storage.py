@@ -110,7 +110,7 @@ def _to_millis(value: Any) -> int:
     return int(value)
 
 
-def _started(operation: Callable[[], T]) -> "asyncio.Future[T]":
+def _started(operation: Callable[..., T], *args: Any) -> "asyncio.Future[T]":
     """Run a storage operation now and return its (settled) result to await.
 
     On Cloudflare every storage method returns a JavaScript promise whose work starts when the
@@ -123,7 +123,7 @@ def _started(operation: Callable[[], T]) -> "asyncio.Future[T]":
     """
     future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
     try:
-        future.set_result(operation())
+        future.set_result(operation(*args))
     except Exception as exc:  # noqa: BLE001 - delivered to whoever awaits the operation
         future.set_exception(exc)
     return future
@@ -302,7 +302,7 @@ class ObjectStorage:
 
     def get(self, keys: Any, options: Any = None, **_: Any) -> "asyncio.Future[Any]":
         """``get(key)`` -> value or None; ``get([k...])`` -> dict of the keys found, in key order."""
-        return _started(lambda: self.get_now(keys))
+        return _started(self.get_now, keys)
 
     def put_now(self, key_or_entries: Any, value: Any = _DELETED) -> None:
         if isinstance(key_or_entries, dict) and value is _DELETED:
@@ -321,7 +321,7 @@ class ObjectStorage:
 
     def put(self, key_or_entries: Any, value: Any = _DELETED, options: Any = None, **_: Any) -> "asyncio.Future[None]":
         """``put(key, value)`` or ``put({key: value, ...})`` (up to 128 entries)."""
-        return _started(lambda: self.put_now(key_or_entries, value))
+        return _started(self.put_now, key_or_entries, value)
 
     def delete_now(self, keys: Any) -> Any:
         if isinstance(keys, (list, tuple)):
@@ -334,7 +334,7 @@ class ObjectStorage:
 
     def delete(self, keys: Any, options: Any = None, **_: Any) -> "asyncio.Future[Any]":
         """``delete(key)`` -> True if it existed; ``delete([k...])`` -> how many existed."""
-        return _started(lambda: self.delete_now(keys))
+        return _started(self.delete_now, keys)
 
     def deleteAll(self, options: Any = None, **_: Any) -> "asyncio.Future[None]":  # noqa: N802 - Cloudflare's name
         """Delete every key (and, SQLite-backed, every table).
