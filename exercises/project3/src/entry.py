@@ -127,6 +127,7 @@ class Default(WorkerEntrypoint):
         started = time.time()
         region = self.region(request)
         text = await request.text()
+        # TODO: refuse (401) an unsigned, forged, stale or replayed call before reading its task
         trace = self.incoming_trace(request)
         task, problem = await self.read_task(text)
         response = problem or await self.hand_over(task, region, trace)

@@ -171,6 +171,7 @@ class Default(WorkerEntrypoint):
             record(self.env, "intake", "request", region=region, ms=(time.time() - started) * 1000)
             return error(401, why)
         # END SOLUTION
+        # STARTER: # TODO: refuse (401) an unsigned, forged, stale or replayed call before reading its task
         trace = self.incoming_trace(request)
         task, problem = await self.read_task(text)
         response = problem or await self.hand_over(task, region, trace)
