@@ -76,10 +76,10 @@ def _install_faults(session: ProjectSession, schedule: Schedule) -> None:
         elif f.kind == "redelivery":
             rt.faults.duplicate(REDELIVERY_RATE, target="queue:tasks", during=(f.t0, f.t1))
         elif f.kind == "ai-outage":
-            rt.faults.schedule(f.t0, lambda: rt.ai.fault("server_error", 1.0))
+            rt.faults.schedule(f.t0, "ai", "server_error", 1.0)  # traced as a fault, like the others
             rt.faults.schedule(f.t1, rt.ai.clear_faults)
         elif f.kind == "ai-flaky":
-            rt.faults.schedule(f.t0, lambda: rt.ai.fault("rate_limit", FLAKY_RATE))
+            rt.faults.schedule(f.t0, "ai", "rate_limit", FLAKY_RATE)
             rt.faults.schedule(f.t1, rt.ai.clear_faults)
         elif f.kind in ("crash", "evict"):
             binding, name = f.target.split(":", 1)
