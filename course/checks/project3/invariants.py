@@ -42,10 +42,19 @@ P99_NORMAL = Budget("p99 latency of POST /tasks per client region, outside the p
 P99_FAILOVER = Budget("p99 latency of POST /tasks from the cut-off region during the partition", 120, "ms")
 OUTAGE_CALLS = Budget("Workers AI calls per task arriving during the AI outage", 0.5, "calls")
 COST = Budget("estimated cost per 1,000 acknowledged tasks", 0.03, "USD")
+#: Virtual seconds of messages shown before a failure's moment.
+LOG_LEAD_SECONDS = 2.0
 #: Items whose invariant needs work to look at ask that at least this share of valid tasks was acknowledged.
 WORKING_SHARE = 0.5
 #: How far /monitor.json's p99 may be from the harness's (the Worker times itself inside the isolate).
 P99_TOLERANCE_MS = 2.0
+
+
+def failed_at(t: float, message: str) -> CaseFailed:
+    """A failure that happened around virtual time ``t``: its message log starts just before it."""
+    exc = CaseFailed(message)
+    exc.at = t  # type: ignore[attr-defined]
+    return exc
 
 
 def _require_work(obs: Observation, *, share: float = 1.0) -> None:
@@ -55,7 +64,7 @@ def _require_work(obs: Observation, *, share: float = 1.0) -> None:
     refused = [s for s in sent if s.status != 202]
     if len(refused) > (1.0 - share) * len(sent):
         first = refused[0]
-        raise CaseFailed(f"{len(refused)} of {len(sent)} valid tasks were not acknowledged; the first, "
+        raise failed_at(refused[0].t, f"{len(refused)} of {len(sent)} valid tasks were not acknowledged; the first, "
                          f"{first.task_id} from {first.region} at {first.t:g}s, got {first.status} {short(first.json)}")
     if obs.feed_error:
         raise CaseFailed(obs.feed_error)
@@ -67,7 +76,8 @@ def no_lost_task(obs: Observation) -> str:
     lost = [s for s in obs.accepted() if s.task_id not in done]
     if lost:
         first = lost[0]
-        raise CaseFailed(f"{len(lost)} acknowledged tasks never finished (not in GET /feed after the drain); the first: "
+        raise failed_at(first.t, f"{len(lost)} acknowledged tasks never finished (not in GET /feed after the drain); "
+                        "the first: "
                          f"{first.task_id}, acknowledged at {first.t:g}s from {first.region} by "
                          f"{short(first.json)}")
     return f"{len(done)} tasks acknowledged and finished"
@@ -78,7 +88,8 @@ def no_double_task(obs: Observation) -> str:
     counts = Counter(r["task_id"] for r in obs.feed)
     twice = sorted(t for t, n in counts.items() if n > 1)
     if twice:
-        raise CaseFailed(f"{len(twice)} tasks finished more than once (in GET /feed {counts[twice[0]]} times: "
+        first = min((x.t for x in obs.sent if x.task_id in twice), default=0.0)
+        raise failed_at(first, f"{len(twice)} tasks finished more than once (in GET /feed {counts[twice[0]]} times: "
                          f"{twice[0]}{', ' + ', '.join(twice[1:4]) if len(twice) > 1 else ''})")
     acknowledged = {s.task_id for s in obs.accepted()}
     phantom = sorted(set(counts) - acknowledged - {a.task_id for _, a in obs.attacks})
@@ -94,11 +105,11 @@ def signed_calls(obs: Observation) -> str:
     refused = [s for s in partner if s.status != 202]
     if refused:
         first = refused[0]
-        raise CaseFailed(f"a validly signed partner call ({first.task_id} at {first.t:g}s) got {first.status} "
+        raise failed_at(first.t, f"a validly signed partner call ({first.task_id} at {first.t:g}s) got {first.status} "
                          f"{short(first.json)}; expected 202")
     for kind, attack in obs.attacks:
         if attack.status != 401:
-            raise CaseFailed(f"a {kind} call to /internal/tasks ({attack.task_id} at {attack.t:g}s) got "
+            raise failed_at(attack.t, f"a {kind} call to /internal/tasks ({attack.task_id} at {attack.t:g}s) got "
                              f"{attack.status} {short(attack.json)}; expected 401 with an error")
         if not isinstance(attack.json, dict) or not isinstance(attack.json.get("error"), str):
             raise CaseFailed(f"a {kind} call got 401 without a JSON {{\"error\": ...}}: {short(attack.json)}")
@@ -113,20 +124,20 @@ def health(obs: Observation) -> str:
     for expect, ready, live in obs.probes:
         where = f"at {ready.t:g}s from {ready.region}"
         if live.status != 200:
-            raise CaseFailed(f"GET /healthz {where} answered {live.status} {short(live.json)}; liveness must be 200 "
+            raise failed_at(ready.t, f"GET /healthz {where} answered {live.status} {short(live.json)}; liveness must be 200 "
                              "while the isolate runs")
         body = ready.json if isinstance(ready.json, dict) else {}
         checks = body.get("checks") if isinstance(body.get("checks"), dict) else {}
         if expect == "ok" and (ready.status != 200 or body.get("status") != "ok"):
-            raise CaseFailed(f"GET /readyz {where}, with nothing failing, answered {ready.status} {short(ready.json)}; "
+            raise failed_at(ready.t, f"GET /readyz {where}, with nothing failing, answered {ready.status} {short(ready.json)}; "
                              "expected 200 with status 'ok'")
         if expect == "planner" and (ready.status != 200 or body.get("status") != "degraded"
                                     or checks.get("planner") in (None, "ok")):
-            raise CaseFailed(f"GET /readyz {where}, while that region's planners were cut off (its tasks failing "
+            raise failed_at(ready.t, f"GET /readyz {where}, while that region's planners were cut off (its tasks failing "
                              f"over), answered {ready.status} {short(ready.json)}; expected 200, status 'degraded' "
                              "and the planner check saying what fails")
         if expect == "ai" and (body.get("status") != "degraded" or checks.get("ai") != "open"):
-            raise CaseFailed(f"GET /readyz {where}, 150 s into a Workers AI outage, answered {ready.status} "
+            raise failed_at(ready.t, f"GET /readyz {where}, 150 s into a Workers AI outage, answered {ready.status} "
                              f"{short(ready.json)}; expected status 'degraded' and checks.ai 'open'")
     return f"{len(obs.probes)} probes told the truth"
 
@@ -140,14 +151,14 @@ def breaker(obs: Observation) -> str:
     by_id = {r["task_id"]: r for r in obs.feed}
     unfinished = [s.task_id for s in arrived if s.task_id not in by_id]
     if unfinished:
-        raise CaseFailed(f"{len(unfinished)} tasks that arrived during the AI outage ({outage.t0:g}-{outage.t1:g}s) "
+        raise failed_at(outage.t0, f"{len(unfinished)} tasks that arrived during the AI outage ({outage.t0:g}-{outage.t1:g}s) "
                          f"never finished, e.g. {unfinished[0]}: fall back instead of waiting for the AI")
     calls = sum(1 for t, _ in obs.ai_calls if outage.t0 <= t < outage.t1)
     problem = OUTAGE_CALLS.check(round(calls / max(1, len(arrived)), 3),
                                  f"{calls} AI calls for {len(arrived)} tasks in {outage.t1 - outage.t0:g} s of outage: "
                                  "an open circuit breaker stops calling a failing dependency")
     if problem:
-        raise CaseFailed(problem)
+        raise failed_at(outage.t0, problem)
     return f"{calls} AI calls for {len(arrived)} tasks during the outage"
 
 
@@ -167,13 +178,13 @@ def regions(obs: Observation) -> str:
         cut = [s for s in obs.sent if s.route == SUBMIT and inside(s)]
         refused = [s for s in cut if s.status != 202]
         if refused:
-            raise CaseFailed(f"{len(refused)} of {len(cut)} tasks from {part.target} were refused while its planners "
+            raise failed_at(refused[0].t, f"{len(refused)} of {len(cut)} tasks from {part.target} were refused while its planners "
                              f"were cut off ({refused[0].task_id} got {refused[0].status} {short(refused[0].json)}); "
                              "fail over to the region plan's second region")
         p99 = percentile([s.seconds * 1000 for s in cut], 99)
         problem = P99_FAILOVER.check(p99, f"{len(cut)} requests from {part.target} while its planners were cut off")
         if problem:
-            raise CaseFailed(problem)
+            raise failed_at(part.t0, problem)
         lines.append(f"{part.target} failover p99 {p99:g} ms")
     return ", ".join(lines)
 
@@ -260,10 +271,17 @@ class HourCase(ProjectCase):
         try:
             return INVARIANTS[self.item](obs)
         except CaseFailed:
-            if session.rt.trace.mark() - session.start > 50:
-                raise
-            # from the memo: play it again here so the failure shows this run's messages
-            return INVARIANTS[self.item](observe(session, self.schedule, self.digest, key, fresh=True))
+            if session.rt.trace.mark() - session.start <= 50:
+                # from the memo: play it again here so the failure shows this run's messages
+                obs = observe(session, self.schedule, self.digest, key, fresh=True)
+        try:
+            return INVARIANTS[self.item](obs)
+        except CaseFailed as exc:
+            at = getattr(exc, "at", None)
+            if at is not None:  # the messages shown start a little before the failure, not at minute 0
+                session.start = next((e.seq - 1 for e in session.rt.trace.events(since=session.start)
+                                      if e.t >= at - LOG_LEAD_SECONDS), session.start)
+            raise
 
     def candidates(self) -> Sequence[ProjectCase]:
         return [replace(self, schedule=s) for s in self.schedule.candidates()]
