@@ -14,7 +14,7 @@ import pytest
 from nbclient import NotebookClient
 
 from course.checks import project3
-from course.checks.harness.messages import LOG_HEADER
+from course.checks.harness.messages import LOG_HEADER, parse_log
 from course.checks.project3.contract import signing_key
 from course.checks.project3.hour import play_hour
 from course.checks.project3.schedule import FAULT_KINDS, draw_schedule
@@ -75,6 +75,9 @@ def test_a_failure_names_item_seed_the_shrunk_schedule_messages_and_a_reproduce_
     assert "while that region's planners were cut off" in first
     assert "smallest failing case: the simulated hour, seed 300: 900 s" in item.reason
     assert LOG_HEADER in item.reason and "/readyz" in item.reason
+    failed_at = float(first.split("GET /readyz at ")[1].split("s from")[0])
+    arrows = parse_log(item.reason)
+    assert failed_at - 2 <= arrows[0][0] <= failed_at  # the messages around the failure, not minute 0
     assert item.reason.rstrip().endswith("reproduce: course check my-project --only health --seed 3")
 
 
