@@ -71,9 +71,7 @@ class DurableObjectNamespace:
         different one in each jurisdiction)."""
         if not isinstance(name, str):
             raise JsException(f"idFromName() takes a string, got {type(name).__name__}", "TypeError")
-        scope = self._key if self._jurisdiction is None else f"{self._key}@{self._jurisdiction}"
-        body = hashlib.sha256(f"{scope}|name|{name}".encode()).hexdigest()[:48]
-        return self._make(body, name, self._jurisdiction)
+        return DurableObjectId(_named_id(self._key, self._jurisdiction, name), name, self._key, self._jurisdiction)
 
     def newUniqueId(self, options: Any = None, *, jurisdiction: str | None = None,  # noqa: N802
                     **_: Any) -> DurableObjectId:
@@ -213,6 +211,15 @@ class DurableObjectStub:
 
     def __repr__(self) -> str:
         return f"<DurableObjectStub {self._namespace.class_name} {self.name or self.id.toString()[:12]}>"
+
+
+@functools.lru_cache(maxsize=65_536)
+def _named_id(key: str, jurisdiction: str | None, name: str) -> str:
+    """The 64 hex digits of ``idFromName(name)`` in namespace ``key``: two SHA-256 hashes, computed
+    once per name (a Worker asks for the same names on every request)."""
+    scope = key if jurisdiction is None else f"{key}@{jurisdiction}"
+    body = hashlib.sha256(f"{scope}|name|{name}".encode()).hexdigest()[:48]
+    return body + id_tag(key, jurisdiction, body)
 
 
 class _RpcEvent:
