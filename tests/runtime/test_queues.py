@@ -534,3 +534,38 @@ def test_a_delivered_message_body_is_its_own_copy_and_read_only(load_project):
     assert second.body == {"n": [1, 2]} and stored.payload == '{"n": [1, 2]}'
     with pytest.raises(AttributeError):
         first.body = {}
+
+
+# A Durable Object produces; the consumer calls another object. The consumer's calls are the
+# consumer Worker's, not the producer object's (the batch is the platform's delivery).
+DO_PRODUCER_ENTRY = """
+    from workers import DurableObject, WorkerEntrypoint, Response
+
+    class Producer(DurableObject):
+        async def produce(self, n):
+            await self.env.JOBS.send({"n": n})
+            return "sent"
+
+    class Ledger(DurableObject):
+        async def note(self, n):
+            return n
+
+    class Default(WorkerEntrypoint):
+        async def fetch(self, request):
+            return Response(await self.env.PRODUCER.getByName("p").produce(1))
+
+        async def queue(self, batch, env, ctx):
+            for message in batch.messages:
+                await self.env.LEDGER.getByName("l").note(message.body["n"])  # env is None here, as on workerd
+"""
+
+
+def test_a_batch_is_delivered_by_the_platform_not_by_the_producer(load_project):
+    extra = ('[[durable_objects.bindings]]\nname = "PRODUCER"\nclass_name = "Producer"\n'
+             '[[durable_objects.bindings]]\nname = "LEDGER"\nclass_name = "Ledger"\n'
+             '[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Producer", "Ledger"]\n')
+    rt = load_project(project("max_batch_size = 1", extra, entry=DO_PRODUCER_ENTRY))
+    assert rt.client().get("/").text == "sent"
+    rt.clock.advance(2)
+    calls = rt.trace.events("do_event", phase="start", method="note")
+    assert [c.data["caller"] for c in calls] == ["queue-worker"]

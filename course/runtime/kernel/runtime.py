@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import hashlib
 import inspect
 import itertools
@@ -449,6 +450,7 @@ class Kernel:
         w = worker if isinstance(worker, Worker) else self.worker(worker)
         ctx = ExecutionContext(self, w)
         token = current_worker.set(w)
+        actor = current_actor.set(w.name)  # what the handler calls is called by this Worker
         try:
             self.trace.record("handler", worker=w.name, handler=handler_name)
             handler = w.handler(handler_name, entrypoint, ctx)
@@ -461,11 +463,17 @@ class Kernel:
                 return result
             return await call_relaxed(handler, *args, w.env, ctx)
         finally:
+            current_actor.reset(actor)
             current_worker.reset(token)
 
     # -- background work ---------------------------------------------------------------------
-    def spawn(self, awaitable: Awaitable[Any], *, label: str = "task", worker: Any = None) -> asyncio.Task[Any]:
-        """Run ``awaitable`` in the background on the loop; failures are logged, not raised."""
+    def spawn(self, awaitable: Awaitable[Any], *, label: str = "task", worker: Any = None,
+              platform: bool = False) -> asyncio.Task[Any]:
+        """Run ``awaitable`` in the background on the loop; failures are logged, not raised.
+
+        ``platform``: the platform's own work (a queue delivery), which runs in a context of its
+        own; otherwise the task inherits the caller's (``ctx.waitUntil`` keeps its request's).
+        """
         async def run() -> Any:
             current_runtime.set(self)
             if worker is not None:
@@ -482,7 +490,7 @@ class Kernel:
 
         if not self.on_loop_thread():
             raise RuntimeError("spawn() must be called from the runtime's loop")
-        task = self._loop.create_task(run(), name=label)
+        task = self._loop.create_task(run(), name=label, context=contextvars.Context() if platform else None)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
@@ -516,7 +524,9 @@ class Kernel:
         def schedule() -> asyncio.TimerHandle:
             # ``when`` is on the runtime clock; on real time the loop counts from another origin.
             at = when if self.clock.virtual else when - self.clock.now() + self._loop.time()
-            return self._loop.call_at(at, fire)
+            # A platform timer fires in a context of its own: whatever scheduled it (a request, an
+            # object's turn) is not the caller of what it starts (a delivery, an alarm, a cron).
+            return self._loop.call_at(at, fire, context=contextvars.Context())
 
         return self.run_on_loop(schedule)
 

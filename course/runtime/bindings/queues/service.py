@@ -205,7 +205,7 @@ class Queue:
         self.delivered += len(batch)
         self._active += 1
         rt = self.service.runtime
-        rt.spawn(self._deliver(batch), label=f"queue {self.name}: delivery")
+        rt.spawn(self._deliver(batch), label=f"queue {self.name}: delivery", platform=True)
 
     async def _deliver(self, stored: list[StoredMessage]) -> None:
         try:
