@@ -72,21 +72,25 @@ class Runtime(Kernel):
 
     # -- clients -------------------------------------------------------------------------------
     def client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL, region: str | None = None,
-               test_scheduled: bool = False, **kwargs: Any) -> httpx.Client:
+               test_scheduled: bool = False, cf: dict[str, Any] | None = None, **kwargs: Any) -> httpx.Client:
         """A synchronous httpx client that reaches a Worker in-process (no sockets).
 
         ``region`` ("apac", "weur"...) is where its requests come from (course.runtime.net.regions);
-        ``test_scheduled`` answers ``/__scheduled?cron=...`` like ``course serve --test-scheduled``
-        (``/cdn-cgi/handler/scheduled`` always fires the scheduled handler).
+        ``cf`` is every request's ``request.cf`` (e.g. ``{"colo": "SIN"}``: a request from
+        Singapore, so from "apac"); ``test_scheduled`` answers ``/__scheduled?cron=...`` like
+        ``course serve --test-scheduled`` (``/cdn-cgi/handler/scheduled`` always fires the
+        scheduled handler).
         """
-        transport = WorkerTransport(self, worker=worker, region=check_region(region), test_scheduled=test_scheduled)
+        transport = WorkerTransport(self, worker=worker, region=check_region(region), test_scheduled=test_scheduled,
+                                    cf=cf)
         return httpx.Client(transport=transport, base_url=base_url, **kwargs)
 
     def async_client(self, *, worker: str | None = None, base_url: str = DEFAULT_BASE_URL,
-                     region: str | None = None, test_scheduled: bool = False, **kwargs: Any) -> httpx.AsyncClient:
-        """An async httpx client that reaches a Worker in-process from any event loop."""
+                     region: str | None = None, test_scheduled: bool = False, cf: dict[str, Any] | None = None,
+                     **kwargs: Any) -> httpx.AsyncClient:
+        """An async httpx client that reaches a Worker in-process from any event loop (see :meth:`client`)."""
         transport = AsyncWorkerTransport(self, worker=worker, region=check_region(region),
-                                         test_scheduled=test_scheduled)
+                                         test_scheduled=test_scheduled, cf=cf)
         return httpx.AsyncClient(transport=transport, base_url=base_url, **kwargs)
 
     async def fetch(self, resource: Any, init: Any = None, *, worker: str | None = None, region: str | None = None,

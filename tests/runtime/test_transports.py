@@ -235,3 +235,26 @@ def test_async_in_process_body_over_a_limit_gets_413(rt):
 
     too_big, fine = asyncio.run(main())
     assert too_big.status_code == 413 and fine.json()["received"] == {"n": 1}
+
+
+def test_a_client_can_say_where_its_requests_come_from_with_cf(runtimes):
+    """``rt.client(cf={"colo": "SIN"})``: every request's ``request.cf`` carries it, and the
+    runtime places the caller in that colo's region, as Cloudflare does."""
+    rt = Runtime(virtual_time=True)
+    runtimes.append(rt)
+
+    from course.workers import Response, WorkerEntrypoint
+    from course.workers.context import current_region
+
+    class Where(WorkerEntrypoint):
+        async def fetch(self, request):
+            return Response.json({"colo": request.cf.get("colo"), "region": current_region.get()})
+
+    rt.add_worker(Where, name="where")
+    assert rt.client(cf={"colo": "SIN"}).get("/").json() == {"colo": "SIN", "region": "apac"}
+
+    async def from_async():
+        async with rt.async_client(cf={"colo": "SIN"}) as client:
+            return (await client.get("/")).json()
+
+    assert asyncio.run(from_async()) == {"colo": "SIN", "region": "apac"}
