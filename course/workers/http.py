@@ -13,7 +13,7 @@ from http import HTTPStatus
 from typing import Any, Iterable, Iterator, Mapping, TypedDict
 from urllib.parse import quote, urlsplit
 
-from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, wrap
+from course.workers.jsproxy import JsArray, JsBuffer, JsException, JsObject, to_py, wrap
 from course.workers.streams import LiveReadableStream, ReadableStream
 
 HeadersInit = "Headers | Mapping[str, str] | Iterable[tuple[str, str]] | None"
@@ -29,6 +29,10 @@ _PATH_SAFE = "!$%&'()*+,-./:;=@[]\\^_|~"
 _QUERY_SAFE = "!$%&()*+,-./:;=?@[]\\^_`{|}~"
 _FRAGMENT_SAFE = "!#$%&'()*+,-./:;=?@[]\\^_{|}~"
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+#: Characters a header name may not hold (RFC 9110 token), as a set: one intersection per check.
+_BAD_HEADER_NAME_CHARS = frozenset(" \t\r\n:()<>@,;\\\"/[]?={}")
+#: Each status's reason phrase, the default ``statusText`` (http.HTTPStatus), looked up once.
+_REASON_PHRASES = {s.value: s.phrase for s in HTTPStatus}
 
 
 def serialize_url(url: Any) -> str:
@@ -80,7 +84,7 @@ class Headers:
 
     @staticmethod
     def _check(name: str, value: Any) -> tuple[str, str]:
-        if not isinstance(name, str) or not name or any(c in name for c in " \t\r\n:()<>@,;\\\"/[]?={}"):
+        if not isinstance(name, str) or not name or not _BAD_HEADER_NAME_CHARS.isdisjoint(name):
             raise TypeError(f"Invalid header name: {name!r}")
         value = str(value).strip(" \t")
         if "\n" in value or "\r" in value or "\0" in value:
@@ -463,11 +467,7 @@ class Response(_Body):
         if ctype and not self.headers.has("content-type"):
             self.headers.set("content-type", ctype)
         self._init_body(data)
-        try:
-            default_text = HTTPStatus(status).phrase
-        except ValueError:
-            default_text = ""
-        self.statusText = text if text is not None else default_text
+        self.statusText = text if text is not None else _REASON_PHRASES.get(status, "")
         self.webSocket = web_socket
         self.url = ""
         self.redirected = False
@@ -515,8 +515,6 @@ class Response(_Body):
     @staticmethod
     def _json_factory(cls: type, data: Any = None, init: Any = None, status_text: str | None = None,
                       headers: Any = None, *, status: int | None = None, **kwargs: Any) -> "Response":
-        from course.workers.jsproxy import to_py
-
         # Python SDK order: Response.json(data, status, status_text, headers); JS: (data, init).
         if init is not None and not isinstance(init, Mapping):
             init, status = None, init if status is None else status
@@ -568,8 +566,6 @@ def json_body(data: Any) -> str:
     (a ``JsProxy``: what ``to_js`` returns or a binding gave) goes to JavaScript's
     ``Response.json``, that is ``JSON.stringify``: compact, non-ASCII kept.
     """
-    from course.workers.jsproxy import to_py
-
     if isinstance(data, (JsObject, JsArray)):
         return _json.dumps(to_py(data), separators=(",", ":"), ensure_ascii=False, default=_json_default)
     return _json.dumps(data, default=_json_default)
