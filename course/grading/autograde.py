@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import nbformat
 
@@ -214,7 +214,7 @@ def grade_student(job: GradeJob) -> StudentResult:
         if usable:
             evidence_fd = os.open(evidence, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             try:
-                outcome = _autograde(job, root, evidence_fd, api_for)
+                outcome = _autograde(job, root, evidence_fd, api_for, checks_called(source_nbs.values()))
             finally:
                 os.close(evidence_fd)
             if not outcome.get("success"):
@@ -250,12 +250,12 @@ def grade_student(job: GradeJob) -> StudentResult:
     return result
 
 
-def _autograde(job: GradeJob, root: Path, evidence_fd: int, api_for: Any) -> dict:
+def _autograde(job: GradeJob, root: Path, evidence_fd: int, api_for: Any, checks: list[str]) -> dict:
     """nbgrader's autograde of this student, each kernel in a copy of its folder (and the boundary)."""
     home = root / "home"
     kernel_dir = Path(job.kernel_dir) if job.kernel_dir else root / "kernel"
     kernel_dir.mkdir(parents=True, exist_ok=True)
-    _prepare_kernel_environment(job, root, home, evidence_fd)
+    _prepare_kernel_environment(job, root, home, evidence_fd, checks)
     boundary: dict[str, Any] = {}
     if job.boundary:
         fence = KernelBoundary(home=str(home), kernel_dir=str(kernel_dir),
@@ -271,17 +271,13 @@ def _autograde(job: GradeJob, root: Path, evidence_fd: int, api_for: Any) -> dic
 SEALED_CALL = re.compile(r"""\bsealed\(\s*["']([A-Za-z0-9_]+)["']\s*\)""")
 
 
-def checks_called(root: Path, assignment: str) -> list[str]:
+def checks_called(notebooks: Iterable[nbformat.NotebookNode]) -> list[str]:
     """The checks the assignment's hidden tests open with ``sealed(...)``, from its source notebooks
     ([] if none is named literally: the kernel's guard then prepares every check)."""
-    found: set[str] = set()
-    for path in sorted((root / "source" / assignment).glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            found.update(SEALED_CALL.findall(cell.source))
-    return sorted(found)
+    return sorted({name for nb in notebooks for cell in nb.cells for name in SEALED_CALL.findall(cell.source)})
 
 
-def _prepare_kernel_environment(job: GradeJob, root: Path, home: Path, evidence_fd: int) -> None:
+def _prepare_kernel_environment(job: GradeJob, root: Path, home: Path, evidence_fd: int, checks: list[str]) -> None:
     """Tell the kernel (through the environment it inherits) its sandbox and its tag.
 
     This runs in the student's own grading process, so changing ``os.environ`` is private to it.
@@ -291,7 +287,7 @@ def _prepare_kernel_environment(job: GradeJob, root: Path, home: Path, evidence_
     policy = SandboxPolicy(home=str(home), denied=[str(root), job.master, *job.private],
                            writable=[tempfile.gettempdir()], readonly=[str(REPO_ROOT), sys.prefix, sys.base_prefix],
                            evidence_fd=evidence_fd, memory_bytes=KERNEL_MEMORY_LIMIT,
-                           checks=checks_called(root, job.assignment))
+                           checks=checks)
     os.environ[SANDBOX_ENV] = policy.to_env()
     if job.kernel_tag:
         os.environ[KERNEL_TAG_ENV] = job.kernel_tag

@@ -131,17 +131,16 @@ class _Snapshot:
         # every string annotation with one) called the hook millions of times per Day 1 notebook
         # and tripled the kernel's time. Assigning any of them raises "object.__setattr__", which
         # the hook refuses for these functions (and records) before the assignment happens.
-        self.functions: list[types.FunctionType] = []
+        # Only their ids are kept, for that refusal.
+        self.function_ids: set[int] = set()
         self.class_dicts: list[tuple[type, dict[str, Any]]] = []
         # The checkers' support modules keep run-time state in their globals: only their code is frozen.
         code_only = {name: sys.modules[name] for name in SUPPORT_MODULES if name in sys.modules}
         for name, mod in {**self.modules, **code_only}.items():
             for value in vars(mod).values():
-                for fn in self._functions_of(value, name):
-                    self.functions.append(fn)
+                self.function_ids.update(id(fn) for fn in self._functions_of(value, name))
                 if isinstance(value, type) and value.__module__ == name:
                     self.class_dicts.append((value, dict(vars(value))))
-        self.function_ids = {id(fn) for fn in self.functions}
         # Built-in functions and types only: IPython adds and removes its own helpers (exit,
         # display...) around every cell, and ipykernel swaps input() while a cell runs.
         self.builtins = {k: v for k, v in vars(builtins).items() if k not in KERNEL_SWAPPED_BUILTINS and (
