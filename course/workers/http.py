@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json as _json
 from http import HTTPStatus
+from types import MethodType
 from typing import Any, Iterable, Iterator, Mapping, TypedDict
 from urllib.parse import quote, urlsplit
 
@@ -74,7 +75,7 @@ class Headers:
             return
         if isinstance(init, Headers):
             self._items = list(init._items)
-        elif isinstance(init, Mapping):
+        elif type(init) is dict or isinstance(init, Mapping):
             for k, v in init.items():
                 self.append(k, v)
         else:
@@ -96,7 +97,8 @@ class Headers:
 
     def set(self, name: str, value: Any) -> None:
         key, value = self._check(name, value)
-        self._items = [(k, v) for k, v in self._items if k != key]
+        if self.has(key):
+            self._items = [(k, v) for k, v in self._items if k != key]
         self._items.append((key, value))
 
     def delete(self, name: str) -> None:
@@ -119,7 +121,10 @@ class Headers:
 
     def has(self, name: str) -> bool:
         key = name.lower()
-        return any(k == key for k, _ in self._items)
+        for k, _ in self._items:
+            if k == key:
+                return True
+        return False
 
     def raw_items(self) -> list[tuple[str, str]]:
         """Every (name, value) pair in insertion order, repeated names kept (for the wire)."""
@@ -358,17 +363,18 @@ class Request(_Body):
     def __init__(self, input: Any, init: Mapping[str, Any] | None = None, *, method: str | None = None,
                  headers: Any = None, body: Any = None, cf: Mapping[str, Any] | None = None,
                  redirect: str = "follow", **_: Any) -> None:
-        options = dict(init or {})
-        method = method or options.get("method")
-        headers = headers if headers is not None else options.get("headers")
-        body = body if body is not None else options.get("body")
-        cf = cf if cf is not None else options.get("cf")
+        if init:
+            options = dict(init)
+            method = method or options.get("method")
+            headers = headers if headers is not None else options.get("headers")
+            body = body if body is not None else options.get("body")
+            cf = cf if cf is not None else options.get("cf")
         if isinstance(input, Request):
             base = input
             url = base.url
             method = method or base.method
             if headers is None:
-                headers = Headers(base.headers)
+                headers = base.headers  # copied below
             if body is None and base._live is not None:
                 body = base._live  # the new Request takes over the stream, as in JavaScript
                 base._used = True
@@ -384,13 +390,17 @@ class Request(_Body):
         self.url = url
         self.method = (method or "GET").upper()
         self.headers = RequestHeaders(headers)
-        data, ctype = _encode_body(body)
-        if data is not None and self.method in ("GET", "HEAD"):
-            raise JsException("Request with a GET or HEAD method cannot have a body.", "TypeError")
-        if ctype and not self.headers.has("content-type"):
-            self.headers.set("content-type", ctype)
-        self._init_body(data)
-        self.cf = wrap(dict(cf or {}))
+        if body is not None:
+            data, ctype = _encode_body(body)
+            if data is not None and self.method in ("GET", "HEAD"):
+                raise JsException("Request with a GET or HEAD method cannot have a body.", "TypeError")
+            if ctype and not self.headers.has("content-type"):
+                self.headers.set("content-type", ctype)
+            self._init_body(data)
+        else:
+            self.__dict__["_live"] = self.__dict__["_data"] = None
+            self._used = False
+        self.cf = wrap(dict(cf)) if cf else JsObject()
         self.redirect = redirect
 
     def clone(self) -> "Request":
@@ -425,11 +435,9 @@ class _ClassOrInstanceMethod:
         self.on_class, self.on_instance = on_class, on_instance
 
     def __get__(self, obj: Any, owner: type) -> Any:
-        import types
-
         if obj is None:
-            return types.MethodType(self.on_class, owner)
-        return types.MethodType(self.on_instance, obj)
+            return MethodType(self.on_class, owner)
+        return MethodType(self.on_instance, obj)
 
 
 class Response(_Body):
@@ -437,17 +445,23 @@ class Response(_Body):
 
     def __init__(self, body: Any = None, status: Any = None, status_text: str | None = None, headers: Any = None,
                  web_socket: Any = None, *, statusText: str | None = None, webSocket: Any = None,
-                 init: Mapping[str, Any] | None = None, **_: Any) -> None:
+                 init: Mapping[str, Any] | None = None, _content_type: str | None = None, **_: Any) -> None:
         # The Python SDK's order is (body, status, status_text, headers, web_socket); the
         # JavaScript one is (body, init): a mapping in second place is a JS init object.
-        if isinstance(status, Mapping):
+        if status is not None and type(status) is not int and isinstance(status, Mapping):
             init, status = status, None
-        options = dict(init or {})
-        status = status if status is not None else options.get("status", 200)
-        headers = headers if headers is not None else options.get("headers")
-        web_socket = web_socket or webSocket or options.get("webSocket") or options.get("web_socket")
-        text = statusText or status_text or options.get("statusText")
-        if not isinstance(status, int) or isinstance(status, bool):
+        if init:
+            options = dict(init)
+            status = status if status is not None else options.get("status", 200)
+            headers = headers if headers is not None else options.get("headers")
+            web_socket = web_socket or webSocket or options.get("webSocket") or options.get("web_socket")
+            text = statusText or status_text or options.get("statusText")
+        else:
+            if status is None:
+                status = 200
+            web_socket = web_socket or webSocket
+            text = statusText or status_text
+        if type(status) is not int and (not isinstance(status, int) or isinstance(status, bool)):
             raise JsException(f"Response status must be an integer, got {status!r}", "TypeError")
         status = int(status)  # an http.HTTPStatus is accepted, as by the Python SDK
         if status == 101:
@@ -464,8 +478,10 @@ class Response(_Body):
         if data is not None and status in NULL_BODY_STATUSES:
             raise JsException("Response with null body status (101, 204, 205, or 304) cannot have a "
                               "body.", "TypeError")
+        if _content_type is not None:  # Response.json: its type unless the headers name one
+            ctype = _content_type
         if ctype and not self.headers.has("content-type"):
-            self.headers.set("content-type", ctype)
+            self.headers.append("content-type", ctype)
         self._init_body(data)
         self.statusText = text if text is not None else _REASON_PHRASES.get(status, "")
         self.webSocket = web_socket
@@ -518,13 +534,10 @@ class Response(_Body):
         # Python SDK order: Response.json(data, status, status_text, headers); JS: (data, init).
         if init is not None and not isinstance(init, Mapping):
             init, status = None, init if status is None else status
-        hdrs = Headers(headers if headers is not None else (init or {}).get("headers"))
-        if not hdrs.has("content-type"):
-            hdrs.set("content-type", "application/json")
-        body = json_body(data)
         if status_text:
             kwargs["statusText"] = status_text
-        return cls(body, status=status, headers=hdrs, init=init, **kwargs)
+        return cls(json_body(data), status=status, headers=headers, init=init, _content_type="application/json",
+                   **kwargs)
 
     # `Response.json(data)` builds a response; `await response.json()` reads one.
     json = _ClassOrInstanceMethod(_json_factory.__func__, _Body.json)  # type: ignore[attr-defined]
@@ -568,7 +581,7 @@ def json_body(data: Any) -> str:
     """
     if isinstance(data, (JsObject, JsArray)):
         return _json.dumps(to_py(data), separators=(",", ":"), ensure_ascii=False, default=_json_default)
-    return _json.dumps(data, default=_json_default)
+    return _PY_JSON.encode(data)
 
 
 def _json_default(value: Any) -> Any:
@@ -582,6 +595,9 @@ def _json_default(value: Any) -> Any:
         return value.isoformat()
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
+
+#: ``json.dumps(data, default=_json_default)``, one encoder for every call
+_PY_JSON = _json.JSONEncoder(default=_json_default)
 
 #: What ``workers.fetch`` returns (the Python SDK's base class of Response).
 FetchResponse = Response

@@ -51,6 +51,11 @@ DEFAULT_BASE_URL = "http://localhost:8787"
 
 _runtime_ids = itertools.count(1)
 
+#: The fields of the three events of every request (one shared tuple each: Trace.record_row).
+_REQUEST_KEYS = ("id", "worker", "method", "url", "path", "source")
+_HANDLER_KEYS = ("id", "worker", "handler")
+_RESPONSE_KEYS = ("id", "worker", "status", "wall_ms")
+
 #: What workerd answers when a request's handler waits on something that can never happen.
 NEVER_RESPONDS = ("The script will never generate a response: the handler is waiting on something "
                   "that no timer, I/O or other request can ever complete.")
@@ -383,13 +388,13 @@ class Kernel:
         started = _time.perf_counter()
         path = request.url.split("://", 1)[-1]
         path = "/" + path.split("/", 1)[1] if "/" in path else "/"
-        self.trace.record("request", id=rid, worker=w.name, method=request.method, url=request.url,
-                          path=path, source=source)
+        trace = self.trace
+        trace.record_row("request", _REQUEST_KEYS, (rid, w.name, request.method, request.url, path, source))
         ctx = ExecutionContext(self, w)
         token = current_worker.set(w)
         actor = current_actor.set(w.name)
         try:
-            self.trace.record("handler", id=rid, worker=w.name, handler="fetch")
+            trace.record_row("handler", _HANDLER_KEYS, (rid, w.name, "fetch"))
             handler = w.handler("fetch", entrypoint, ctx)
             if handler is None:
                 raise JsException(f"Worker {w.name!r} has no fetch handler", "TypeError")
@@ -420,8 +425,8 @@ class Kernel:
         finally:
             current_worker.reset(token)
             current_actor.reset(actor)
-        self.trace.record("response", id=rid, worker=w.name, status=response.status,
-                          wall_ms=round((_time.perf_counter() - started) * 1000, 3))
+        trace.record_row("response", _RESPONSE_KEYS,
+                         (rid, w.name, response.status, round((_time.perf_counter() - started) * 1000, 3)))
         return response
 
     def _error_response(self, worker: Worker, rid: int, exc: BaseException) -> Response:

@@ -28,7 +28,8 @@ from course.runtime.kernel.worker import Worker, call_relaxed
 from course.runtime.objects.errors import DurableObjectAborted, copy_error, reset_error, rethrown
 from course.runtime.objects.hibernation import HIBERNATION_IDLE_SECONDS, ObjectSockets
 from course.runtime.objects.ids import HEX64, DurableObjectId, jurisdiction_of
-from course.runtime.objects.instance import LiveObject, ObjectEvent, TurnDriver, current_object
+from course.runtime.objects.instance import (DO_EVENT_END_KEYS, DO_EVENT_START_KEYS, LiveObject, ObjectEvent,
+                                             TurnDriver, current_object)
 from course.runtime.objects.state import DurableObjectState
 from course.runtime.objects.storage import ObjectStorage
 
@@ -220,7 +221,7 @@ class ObjectClass:
         live.events[eid] = event
         live.cancel_idle_timer()
         caller = current_actor.get()
-        live.trace("do_event", event=eid, event_kind=kind, method=method, phase="start", caller=caller)
+        live.trace_row("do_event", DO_EVENT_START_KEYS, (eid, kind, method, "start", caller))
 
         event.task = loop.create_task(self._run_event(live, event, call, caller),
                                       name=f"do:{self.class_name}:{live.label}:{kind}:{method}")
@@ -263,8 +264,9 @@ class ObjectClass:
                 event.future.set_exception(exc)
         finally:
             live.events.pop(event.eid, None)
-            live.trace("do_event", event=event.eid, event_kind=event.kind, method=event.method, phase="end",
-                       outcome=outcome, start=event.start, end=rt.clock.now(), turns=event.turns, caller=caller)
+            end = rt.clock.now()
+            live.trace_row("do_event", DO_EVENT_END_KEYS, (event.eid, event.kind, event.method, "end", outcome,
+                                                           event.start, end, event.turns, caller), end)
             if live.current is event:
                 live.current = None
             live.settled()

@@ -55,6 +55,17 @@ BLOCK_CONCURRENCY_TIMEOUT_SECONDS = 30.0
 current_object: contextvars.ContextVar["LiveObject | None"] = contextvars.ContextVar("course_do_object", default=None)
 
 
+#: The fields every object event starts with (LiveObject.trace), then those of the hot events'
+#: own: one shared tuple per kind (Trace.record_row).
+_HEAD = ("binding", "object", "id", "cls")
+DO_EVENT_START_KEYS = _HEAD + ("event", "event_kind", "method", "phase", "caller")
+DO_EVENT_END_KEYS = _HEAD + ("event", "event_kind", "method", "phase", "outcome", "start", "end", "turns",
+                             "caller")
+_DO_TURN_KEYS = _HEAD + ("event", "event_kind", "method", "turn", "start", "end", "storage_ops", "input_gate",
+                         "writes_committed", "interleaved", "gate_wait", "final")
+_DO_OUTPUT_GATE_KEYS = _HEAD + ("event", "writes")
+
+
 class InstanceHost(Protocol):
     """What an instance needs of the host of its class (``course.runtime.objects.host.ObjectClass``)."""
 
@@ -160,6 +171,8 @@ class LiveObject:
         self.id = id
         self.hex = id.toString()
         self.label = id.name if id.name is not None else host.label_of(self.hex)
+        #: the values of _HEAD, the same for every event of this instance
+        self.trace_head = (host.binding_name, self.label, self.hex, host.class_name)
         self.storage = storage
         #: ``self.ctx`` of the instance (a DurableObjectState), set by the host
         self.ctx: Any = None
@@ -204,6 +217,11 @@ class LiveObject:
         self.runtime.trace.record(kind, binding=self.host.binding_name, object=self.label,
                                   id=self.hex, cls=self.host.class_name, **data)
 
+    def trace_row(self, kind: str, keys: tuple[str, ...], values: tuple[Any, ...], t: float | None = None) -> None:
+        """``trace(kind, **dict(zip(keys[4:], values)))`` for the hot events: ``keys`` is one of
+        this module's constant tuples, starting with the four fields of every object event."""
+        self.runtime.trace.record_row(kind, keys, self.trace_head + values, t)
+
     # -- turns -----------------------------------------------------------------------------------
     def begin_turn(self, event: ObjectEvent) -> None:
         self.current = event
@@ -243,10 +261,10 @@ class LiveObject:
         if event.gate_wait_since is not None:
             waited = round(self.turn_started - event.gate_wait_since, 6)
             event.gate_wait_since = None
-        self.trace("do_turn", event=event.eid, event_kind=event.kind, method=event.method, turn=event.turns,
-                   start=self.turn_started, end=self.runtime.clock.now(), storage_ops=self.turn_ops,
-                   input_gate="held" if self.turn_ops else "open", writes_committed=committed,
-                   interleaved=interleaved, gate_wait=waited, final=final)
+        end = self.runtime.clock.now()
+        self.trace_row("do_turn", _DO_TURN_KEYS,
+                       (event.eid, event.kind, event.method, event.turns, self.turn_started, end, self.turn_ops,
+                        "held" if self.turn_ops else "open", committed, interleaved, waited, final), end)
         event.last_turn_seq = self.turn_seq
         self.current = None
 
@@ -269,7 +287,7 @@ class LiveObject:
             self.held_results.append((event, result))
             return
         if event.writes:
-            self.trace("do_output_gate", event=event.eid, writes=event.writes)
+            self.trace_row("do_output_gate", _DO_OUTPUT_GATE_KEYS, (event.eid, event.writes))
         if not event.future.done():
             event.future.set_result(result)
 
@@ -284,7 +302,7 @@ class LiveObject:
         held, self.held_results = self.held_results, []
         for event, result in held:
             if event.writes:
-                self.trace("do_output_gate", event=event.eid, writes=event.writes)
+                self.trace_row("do_output_gate", _DO_OUTPUT_GATE_KEYS, (event.eid, event.writes))
             if not event.future.done():
                 event.future.set_result(result)
 
