@@ -107,10 +107,11 @@ class Headers:
 
     def get(self, name: str, default: Any = None) -> str | None:
         key = name.lower()
-        values = [v for k, v in self._items if k == key]
-        if not values:
-            return default
-        return ", ".join(values)
+        found = None
+        for k, v in self._items:
+            if k == key:
+                found = v if found is None else f"{found}, {v}"
+        return default if found is None else found
 
     def getAll(self, name: str) -> list[str]:  # noqa: N802 - Cloudflare's name
         key = name.lower()

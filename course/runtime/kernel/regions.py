@@ -53,7 +53,9 @@ def request_region(request: Any, explicit: str | None = None) -> str | None:
     named = headers.get(REGION_HEADER) if headers is not None else None
     if named:
         return check_region(named.strip().lower(), what=f"{REGION_HEADER} header")
-    cf = getattr(request, "cf", None) or {}
+    cf = getattr(request, "cf", None)
+    if not cf:
+        return None
     colo = cf.get("colo") if hasattr(cf, "get") else None
     if isinstance(colo, str):
         return COLO_REGIONS.get(colo.upper())

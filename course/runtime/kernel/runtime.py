@@ -28,6 +28,7 @@ import traceback
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from types import CoroutineType
 from typing import Any, Awaitable, Callable, Iterable, Protocol, TypeVar
 
 from course.workers.context import current_actor, current_region, current_runtime, current_worker
@@ -399,7 +400,7 @@ class Kernel:
             if handler is None:
                 raise JsException(f"Worker {w.name!r} has no fetch handler", "TypeError")
             response = handler(*relaxed_args(handler, (request, w.env, ctx)))
-            if inspect.isawaitable(response):
+            if type(response) is CoroutineType or inspect.isawaitable(response):
                 response = await response
             if not isinstance(response, Response):
                 raise TypeError(f"the fetch handler returned {type(response).__name__}; it must "

@@ -39,6 +39,8 @@ class TraceEvent:
 
 #: Value types recorded as they are (everything else goes through :func:`_jsonable`).
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+#: What Trace.record_row stores as it is: plain values, and tuples its callers fill with plain values.
+_ROW_TYPES = _PLAIN_TYPES | {tuple}
 
 
 def _jsonable(value: Any) -> Any:
@@ -95,6 +97,7 @@ class Trace:
 
     def __init__(self, clock: Any, *, limit: int | None = 1_000_000) -> None:
         self._clock = clock
+        self._now = clock.now
         # Oldest first. A bounded deque drops the oldest entry in O(1) (a list paid a memmove of
         # the whole trace per event once full). The newest ``_raw`` entries are flat
         # (seq, t, kind, keys, *values) tuples not yet built into TraceEvents. Flat, and with one
@@ -127,18 +130,22 @@ class Trace:
         shared = self._keys.get(keys)
         if shared is None and len(self._keys) < _KEY_TUPLES_KEPT:
             shared = self._keys.setdefault(keys, keys)
-        self.record_row(kind, shared or keys, tuple(data.values()))
+        values = tuple(data.values())
+        if not _PLAIN_TYPES.issuperset(map(type, values)):
+            values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
+        self.record_row(kind, shared or keys, values)
 
     def record_row(self, kind: str, keys: tuple[str, ...], values: tuple[Any, ...], t: float | None = None) -> None:
         """``record(kind, **dict(zip(keys, values)))`` without building the dict: the hot paths
         (seven events per Durable Object request) call this with a constant ``keys`` tuple,
         which every entry of that kind then shares. ``t`` is the clock's reading when the caller
-        just took it (the same value ``record`` would read)."""
-        if not _PLAIN_TYPES.issuperset(map(type, values)):
-            values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
+        just took it (the same value ``record`` would read). A tuple among ``values`` is kept as
+        it is (read back as a list): the caller passes only plain values in it (ids, counts)."""
+        if not _ROW_TYPES.issuperset(map(type, values)):
+            values = tuple([v if type(v) in _ROW_TYPES else _stored(v) for v in values])
         with self._lock:
             self._seq += 1
-            entry = (self._seq, self._clock.now() if t is None else t, kind, keys, *values)
+            entry = (self._seq, self._now() if t is None else t, kind, keys, *values)
             if not self._listeners:
                 self._events.append(entry)
                 self._raw += 1

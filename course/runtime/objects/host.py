@@ -16,6 +16,7 @@ where each object is placed, and its hibernatable sockets. It delivers events to
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, Callable, Protocol
 
 from course.workers.context import current_actor, current_region, current_runtime, current_worker
@@ -148,7 +149,7 @@ class ObjectClass:
             storage = ObjectStorage(path, sqlite_backed=self.sqlite_backed,
                                     delete_all_deletes_alarm=self.delete_all_deletes_alarm,
                                     on_alarm_change=lambda ms, h=hex_id: self._alarm_changed(h, ms),
-                                    on_op=lambda name, write, h=hex_id: self._storage_op(h, name, write))
+                                    on_op=functools.partial(self._storage_op, hex_id))
             storage.has_alarm_handler = self.has_alarm_handler
             self.storages[hex_id] = storage
         return storage
@@ -216,12 +217,14 @@ class ObjectClass:
         live = self.get_live(id)
         eid = self.service.next_event_id()
         loop = rt.loop
-        event = ObjectEvent(eid, kind, method, rt.clock.now(), loop.create_future())
-        event.last_turn_seq = live.turn_seq
+        start = rt.clock.now()
+        event = ObjectEvent(eid, kind, method, start, loop.create_future(), live.turn_seq)
         live.events[eid] = event
-        live.cancel_idle_timer()
+        if live.idle_handle is not None:
+            live.cancel_idle_timer()
         caller = current_actor.get()
-        live.trace_row("do_event", DO_EVENT_START_KEYS, (eid, kind, method, "start", caller))
+        rt.trace.record_row("do_event", DO_EVENT_START_KEYS, live.trace_head + (eid, kind, method, "start", caller),
+                            start)
 
         event.task = loop.create_task(self._run_event(live, event, call, caller),
                                       name=f"do:{self.class_name}:{live.label}:{kind}:{method}")
@@ -241,7 +244,7 @@ class ObjectClass:
         rt = self.runtime
         current_runtime.set(rt)
         current_worker.set(self.worker)
-        current_actor.set(f"{self.binding_name}:{live.label}")
+        current_actor.set(live.actor)
         current_object.set(live)
         region = self.placement.get(live.hex)
         if region is not None:
@@ -265,8 +268,8 @@ class ObjectClass:
         finally:
             live.events.pop(event.eid, None)
             end = rt.clock.now()
-            live.trace_row("do_event", DO_EVENT_END_KEYS, (event.eid, event.kind, event.method, "end", outcome,
-                                                           event.start, end, event.turns, caller), end)
+            rt.trace.record_row("do_event", DO_EVENT_END_KEYS, live.trace_head + (
+                event.eid, event.kind, event.method, "end", outcome, event.start, end, event.turns, caller), end)
             if live.current is event:
                 live.current = None
             live.settled()

@@ -31,7 +31,7 @@ import asyncio
 import collections
 import contextvars
 import inspect
-from dataclasses import dataclass
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from course.workers.context import current_runtime
@@ -93,20 +93,24 @@ class InstanceHost(Protocol):
     async def deliver(self, id: DurableObjectId, kind: str, method: str, call: Callable[[Any], Any]) -> Any: ...
 
 
-@dataclass
 class ObjectEvent:
     """One fetch / RPC call / alarm / WebSocket event delivered to an object."""
 
-    eid: int
-    kind: str
-    method: str
-    start: float
-    future: "asyncio.Future[Any]"
-    task: "asyncio.Task[Any] | None" = None
-    turns: int = 0
-    writes: int = 0
-    last_turn_seq: int = 0
-    gate_wait_since: float | None = None
+    __slots__ = ("eid", "kind", "method", "start", "future", "task", "turns", "writes", "last_turn_seq",
+                 "gate_wait_since")
+
+    def __init__(self, eid: int, kind: str, method: str, start: float, future: "asyncio.Future[Any]",
+                 last_turn_seq: int = 0) -> None:
+        self.eid, self.kind, self.method, self.start, self.future = eid, kind, method, start, future
+        self.task: "asyncio.Task[Any] | None" = None
+        self.turns = 0
+        self.writes = 0
+        #: the object's turn count when this event last ran a turn (or was delivered)
+        self.last_turn_seq = last_turn_seq
+        self.gate_wait_since: float | None = None
+
+    def __repr__(self) -> str:
+        return f"<ObjectEvent {self.eid} {self.kind} {self.method} turns={self.turns} writes={self.writes}>"
 
 
 class TurnDriver:
@@ -118,8 +122,11 @@ class TurnDriver:
     """
 
     def __init__(self, live: "LiveObject", event: ObjectEvent, call: Callable[[Any], Any]) -> None:
-        #: ``call(instance)`` starts the event's code on the object's instance
+        #: ``call(instance)`` starts the event's code on the object's instance; ``call.check``,
+        #: when it has one, validates the event's result (a fetch must give a Response) and raises
+        #: inside the event, which then fails as if its code had raised
         self.live, self.event, self.call = live, event, call
+        self.check: Callable[[Any], None] | None = getattr(call, "check", None)
 
     def _wait_gate(self) -> Any:
         live, event = self.live, self.event
@@ -130,15 +137,18 @@ class TurnDriver:
 
     def __await__(self) -> Any:
         live, event = self.live, self.event
-        yield from self._wait_gate()
+        if live.block_depth:
+            yield from self._wait_gate()
         live.begin_turn(event)
         try:
             result = self.call(live.instance)
         except BaseException:
             live.end_turn(event, final=True)
             raise
-        if not inspect.isawaitable(result):
+        if type(result) is not CoroutineType and not inspect.isawaitable(result):
             live.end_turn(event, final=True)
+            if self.check is not None:
+                self.check(result)
             return result
         it = result.__await__()
         send: Any = None
@@ -148,6 +158,8 @@ class TurnDriver:
                 yielded = it.throw(exc) if exc is not None else it.send(send)
             except StopIteration as stop:
                 live.end_turn(event, final=True)
+                if self.check is not None:
+                    self.check(stop.value)
                 return stop.value
             except BaseException:
                 live.end_turn(event, final=True)
@@ -157,7 +169,7 @@ class TurnDriver:
                 send, exc = (yield yielded), None
             except BaseException as e:  # cancellation and errors go into the event's code
                 send, exc = None, e
-            if exc is None:
+            if exc is None and live.block_depth:
                 yield from self._wait_gate()
             live.begin_turn(event)
 
@@ -173,6 +185,8 @@ class LiveObject:
         self.label = id.name if id.name is not None else host.label_of(self.hex)
         #: the values of _HEAD, the same for every event of this instance
         self.trace_head = (host.binding_name, self.label, self.hex, host.class_name)
+        #: who its events' calls come from (``current_actor``)
+        self.actor = f"{host.binding_name}:{self.label}"
         self.storage = storage
         #: ``self.ctx`` of the instance (a DurableObjectState), set by the host
         self.ctx: Any = None
@@ -203,6 +217,7 @@ class LiveObject:
         self.held_results: list[tuple[ObjectEvent, Any]] = []
         self._group_commit_scheduled = False
         storage.on_commit = self._committed
+        storage.on_op = self.on_storage_op  # the storage reports to its newest instance
 
     @property
     def blocked(self) -> bool:
@@ -220,7 +235,7 @@ class LiveObject:
     def trace_row(self, kind: str, keys: tuple[str, ...], values: tuple[Any, ...], t: float | None = None) -> None:
         """``trace(kind, **dict(zip(keys[4:], values)))`` for the hot events: ``keys`` is one of
         this module's constant tuples, starting with the four fields of every object event."""
-        self.runtime.trace.record_row(kind, keys, self.trace_head + values, t)
+        self.runtime.trace.record_row(kind, keys, self.trace_head + values, t)  # inlined in host.py
 
     # -- turns -----------------------------------------------------------------------------------
     def begin_turn(self, event: ObjectEvent) -> None:
@@ -249,26 +264,37 @@ class LiveObject:
         self.turn_seq += 1
         # The other events that ran a turn since this one's last turn: walk back from the newest
         # (sequence numbers increase), not over the whole window.
-        since, me, seen = event.last_turn_seq, event.eid, set()
-        for seq, eid in reversed(self.recent_turns):
-            if seq <= since:
-                break
-            if eid != me:
-                seen.add(eid)
-        interleaved = sorted(seen)
-        self.recent_turns.append((self.turn_seq, event.eid))
+        since, me = event.last_turn_seq, event.eid
+        recent = self.recent_turns
+        if not recent or recent[-1][0] <= since:
+            interleaved: tuple[int, ...] = ()
+        else:
+            seen = set()
+            for seq, eid in reversed(recent):
+                if seq <= since:
+                    break
+                if eid != me:
+                    seen.add(eid)
+            interleaved = tuple(sorted(seen))
+        recent.append((self.turn_seq, me))
         waited = None
         if event.gate_wait_since is not None:
             waited = round(self.turn_started - event.gate_wait_since, 6)
             event.gate_wait_since = None
         end = self.runtime.clock.now()
-        self.trace_row("do_turn", _DO_TURN_KEYS,
-                       (event.eid, event.kind, event.method, event.turns, self.turn_started, end, self.turn_ops,
-                        "held" if self.turn_ops else "open", committed, interleaved, waited, final), end)
+        self.runtime.trace.record_row("do_turn", _DO_TURN_KEYS, self.trace_head + (
+            event.eid, event.kind, event.method, event.turns, self.turn_started, end, self.turn_ops,
+            "held" if self.turn_ops else "open", committed, interleaved, waited, final), end)
         event.last_turn_seq = self.turn_seq
         self.current = None
 
     def on_storage_op(self, name: str, write: bool) -> None:
+        if self.dead:
+            # No instance in memory (the platform's own storage work, such as an alarm's row):
+            # a write commits when the running step yields, as the host does without an instance.
+            if write:
+                self.runtime.loop.call_soon(self.storage.flush)
+            return
         if self.current is not None:
             self.turn_ops += 1
             if write:

@@ -257,17 +257,14 @@ class _FetchEvent:
         handler = getattr(instance, "fetch", None)
         if handler is None:
             raise JsException("Handler does not export a fetch() function.", "Error")  # workerd
-        return _object_fetch(handler, self.request)
+        return handler(*relaxed_args(handler, (self.request,)))  # its result, or a coroutine giving it
 
-
-async def _object_fetch(handler: Callable[..., Any], inbound: Request) -> Response:
-    response = handler(*relaxed_args(handler, (inbound,)))
-    if inspect.isawaitable(response):
-        response = await response
-    if not isinstance(response, Response):
-        raise TypeError(f"the Durable Object's fetch() returned {type(response).__name__}; it "
-                        "must return a Response")
-    return response
+    @staticmethod
+    def check(response: Any) -> None:
+        """The event's result (TurnDriver calls this inside the event)."""
+        if not isinstance(response, Response):
+            raise TypeError(f"the Durable Object's fetch() returned {type(response).__name__}; it "
+                            "must return a Response")
 
 
 #: What RPC passes by reference instead of cloning (stubs, ids, namespaces, requests, responses).

@@ -10,6 +10,11 @@ from course.runtime.objects.hibernation import HibernationAPI, ObjectSockets
 from course.runtime.objects.instance import LiveObject
 
 
+def _gone() -> BaseException:
+    return reset_error("Durable Object storage used by an instance that is no longer active "
+                       "(it was reset or evicted); the object's new instance owns the storage now.")
+
+
 class InstanceStorage:
     """``ctx.storage`` as one instance sees it: the object's storage, until the instance is gone.
 
@@ -28,9 +33,19 @@ class InstanceStorage:
 
     def __getattr__(self, name: str) -> Any:
         if self._live.dead:
-            raise reset_error("Durable Object storage used by an instance that is no longer active "
-                              "(it was reset or evicted); the object's new instance owns the storage now.")
+            raise _gone()
         return getattr(self._storage, name)
+
+    # The two calls of nearly every request, without the __getattr__ detour.
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        if self._live.dead:
+            raise _gone()
+        return self._storage.get(*args, **kwargs)
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        if self._live.dead:
+            raise _gone()
+        return self._storage.put(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"<DurableObjectStorage of {self._live.label}>"

@@ -64,11 +64,18 @@ KV_TABLE = "_cf_KV"
 META_TABLE = "_cf_METADATA"
 
 _DELETED = object()
+_SELECT_ONE = f"SELECT value FROM {KV_TABLE} WHERE key = ?"
+_PUT_ONE = f"INSERT OR REPLACE INTO {KV_TABLE} (key, value) VALUES (?, ?)"
 T = TypeVar("T")
+
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
 
 
 def encode_value(value: Any) -> bytes:
     """Serialize a storage value (structured-clone rules) to bytes."""
+    if type(value) in _SCALARS:  # its own clone and its own plain value
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     plain = to_py(structured_clone(value))
     return pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -206,7 +213,8 @@ class ObjectStorage:
             self._in_txn = True
 
     def _op(self, name: str, write: bool) -> None:
-        self._begin()
+        if self.closed or not self._in_txn:
+            self._begin()
         if write:
             self.pending_writes += 1
         if self.on_op is not None:
@@ -281,16 +289,19 @@ class ObjectStorage:
         return data
 
     def _get_one(self, key: str) -> Any:
-        row = self._db.execute(f"SELECT value FROM {KV_TABLE} WHERE key = ?", (key,)).fetchone()
+        row = self._db.execute(_SELECT_ONE, (key,)).fetchone()
         return decode_value(row[0]) if row is not None else None
 
     def _put_one(self, key: str, data: bytes) -> None:
-        self._db.execute(f"INSERT OR REPLACE INTO {KV_TABLE} (key, value) VALUES (?, ?)", (key, data))
+        self._db.execute(_PUT_ONE, (key, data))
 
     def _delete_one(self, key: str) -> bool:
         return self._db.execute(f"DELETE FROM {KV_TABLE} WHERE key = ?", (key,)).rowcount > 0
 
     def get_now(self, keys: Any) -> Any:
+        if type(keys) is str and self.sqlite_backed:  # one key, no size limit of its own: the common case
+            self._op("get", False)
+            return self._get_one(keys)
         if isinstance(keys, (list, tuple)):
             checked = _check_keys(keys, "get", limit=not self.sqlite_backed)
             self._op("get", False)
@@ -314,7 +325,8 @@ class ObjectStorage:
             return
         if value is _DELETED:
             raise JsException("put() takes a key and a value, or a dict of entries", "TypeError")
-        key = _check_key(key_or_entries, limit=not self.sqlite_backed)
+        key = key_or_entries if type(key_or_entries) is str and self.sqlite_backed else \
+            _check_key(key_or_entries, limit=not self.sqlite_backed)
         data = self._check_value(key, value)
         self._op("put", True)
         self._put_one(key, data)
