@@ -535,6 +535,20 @@ class Response(_Body):
         # Python SDK order: Response.json(data, status, status_text, headers); JS: (data, init).
         if init is not None and not isinstance(init, Mapping):
             init, status = None, init if status is None else status
+        if cls is Response and init is None and headers is None and not status_text and not kwargs and (
+                status is None or (type(status) is int and 200 <= status <= 599 and status not in NULL_BODY_STATUSES)):
+            # The common ``Response.json(data)`` / ``Response.json(data, status=...)``: nothing to
+            # validate beyond the status, one header.
+            response = object.__new__(Response)
+            response.status = status = 200 if status is None else status
+            headers = response.headers = Headers()
+            headers._items.append(("content-type", "application/json"))
+            response._init_body(json_body(data).encode("utf-8"))
+            response.statusText = _REASON_PHRASES.get(status, "")
+            response.webSocket = None
+            response.url = ""
+            response.redirected = False
+            return response
         if status_text:
             kwargs["statusText"] = status_text
         return cls(json_body(data), status=status, headers=headers, init=init, _content_type="application/json",

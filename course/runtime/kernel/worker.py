@@ -216,21 +216,23 @@ def _positional_arity(fn: Callable[..., Any]) -> int | None:
 #: Positional arity of the handlers called so far, by function (bound methods by their function):
 #: ``inspect.signature`` costs about 30 us a call, and the same few handlers run on every request.
 _ARITY: dict[Any, tuple[int | None]] = {}
+#: The same for bound methods, by their function (whose own arity counts ``self``).
+_BOUND_ARITY: dict[Any, tuple[int | None]] = {}
 _ARITY_CACHE_MAX = 4096
 
 
 def relaxed_args(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
     """The leading ``args`` that ``fn`` accepts, as ``call_relaxed`` passes them (memoised)."""
     func = getattr(fn, "__func__", None)
-    key = (func, True) if func is not None else fn
     try:
-        arity = _ARITY[key][0]
+        arity = (_BOUND_ARITY[func] if func is not None else _ARITY[fn])[0]
     except (KeyError, TypeError):  # TypeError: an unhashable callable; compute each time
         arity = _positional_arity(fn)
         if type(fn).__name__ in ("function", "method"):
-            if len(_ARITY) >= _ARITY_CACHE_MAX:
-                _ARITY.clear()
-            _ARITY[key] = (arity,)
+            cache, key = (_BOUND_ARITY, func) if func is not None else (_ARITY, fn)
+            if len(cache) >= _ARITY_CACHE_MAX:
+                cache.clear()
+            cache[key] = (arity,)
     return args if arity is None else args[:arity]
 
 

@@ -242,8 +242,10 @@ class ObjectClass:
         """The task of one event (a method, not a closure: a request in flight holds fewer
         objects for the garbage collector to walk, which a 10,000-request load test feels)."""
         rt = self.runtime
-        current_runtime.set(rt)
-        current_worker.set(self.worker)
+        if current_runtime.get() is not rt:
+            current_runtime.set(rt)
+        if current_worker.get() is not self.worker:
+            current_worker.set(self.worker)
         current_actor.set(live.actor)
         current_object.set(live)
         region = self.placement.get(live.hex)

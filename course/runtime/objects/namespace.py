@@ -166,22 +166,22 @@ class DurableObjectStub:
     """A client for one object: ``await stub.fetch(...)`` or ``await stub.any_method(...)``."""
 
     def __init__(self, namespace: DurableObjectNamespace, id: DurableObjectId, hint: str | None = None) -> None:
-        object.__setattr__(self, "_namespace", namespace)
-        object.__setattr__(self, "id", id)
-        object.__setattr__(self, "name", id.name)
-        object.__setattr__(self, "_hint", hint)
+        self.__dict__.update(_namespace=namespace, id=id, name=id.name, _hint=hint)
 
     async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
         """Deliver one event across the network model (placement, latency, partitions)."""
         host = self._namespace.host
-        rt = host.runtime
-        if NETWORK.peek(rt) is None and FAULTS.peek(rt) is None and current_region.get() is None:
+        services = host.runtime.services
+        if NETWORK.name not in services and FAULTS.name not in services and current_region.get() is None:
             # One region, no faults: what call_object would do, without building the endpoints.
-            hex_id = self.id.toString()
-            if self.id.name is not None:
-                host.names.setdefault(hex_id, self.id.name)
-            if host.place(hex_id, self._hint, None) is None:
-                return await host.deliver(self.id, kind, method, call)
+            id = self.id
+            hex_id = id._hex
+            if id.name is not None:
+                host.names.setdefault(hex_id, id.name)
+            placement = host.placement
+            region = placement[hex_id] if hex_id in placement else host.place(hex_id, self._hint, None)
+            if region is None:
+                return await host.deliver(id, kind, method, call)
         return await call_object(host, self.id, self._hint, functools.partial(host.deliver, self.id, kind, method, call))
 
     async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
