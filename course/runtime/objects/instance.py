@@ -31,6 +31,7 @@ import asyncio
 import collections
 import contextvars
 import inspect
+import itertools
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
@@ -199,7 +200,8 @@ class LiveObject:
         self.turn_ops = 0
         self.turn_writes = 0
         self.turn_seq = 0
-        self.recent_turns: collections.deque[tuple[int, int]] = collections.deque(maxlen=512)
+        #: the event of each of the last 512 turns, oldest first (turn turn_seq is the last one)
+        self.recent_turns: collections.deque[int] = collections.deque(maxlen=512)
         self.dead = False  # no longer the object's instance in memory (evicted or crashed)
         self.crashed = False  # reset: its unconfirmed writes were dropped, it must not commit
         #: an eviction asked for while events ran: it happens when the object is idle
@@ -264,19 +266,18 @@ class LiveObject:
         self.turn_seq += 1
         # The other events that ran a turn since this one's last turn: walk back from the newest
         # (sequence numbers increase), not over the whole window.
-        since, me = event.last_turn_seq, event.eid
+        # recent_turns holds the events of the last turns, one per turn in order, so the turns
+        # after this event's last one are its newest (turn_seq - 1 - since) entries.
+        me = event.eid
         recent = self.recent_turns
-        if not recent or recent[-1][0] <= since:
+        newer = min(self.turn_seq - 1 - event.last_turn_seq, len(recent))
+        if newer <= 0:
             interleaved: tuple[int, ...] = ()
         else:
-            seen = set()
-            for seq, eid in reversed(recent):
-                if seq <= since:
-                    break
-                if eid != me:
-                    seen.add(eid)
+            seen = set(itertools.islice(reversed(recent), newer))
+            seen.discard(me)
             interleaved = tuple(sorted(seen))
-        recent.append((self.turn_seq, me))
+        recent.append(me)
         waited = None
         if event.gate_wait_since is not None:
             waited = round(self.turn_started - event.gate_wait_since, 6)
