@@ -238,42 +238,47 @@ class _Body:
 
     headers: Headers
 
+    # The body's state, in plain attributes: ``_incoming`` (a live stream, or None), ``_data``
+    # (the bytes, or None) and ``_stream`` (the ReadableStream ``body`` gave, made once).
+    _incoming: "LiveReadableStream | None"
+    _data: bytes | None
+    _stream: "ReadableStream | None"
+
     def _init_body(self, body: "bytes | LiveReadableStream | None") -> None:
         if isinstance(body, LiveReadableStream):
-            self.__dict__["_live"], self.__dict__["_data"] = body, None
+            self._incoming, self._data = body, None
             body._on_read = self._mark_used
         else:
-            self.__dict__["_live"], self.__dict__["_data"] = None, body
+            self._incoming, self._data = None, body
+        self._stream = None
         self._used = False
 
     @property
     def _body(self) -> bytes | None:
         """The body's bytes (a streaming body is read whole first: only off the runtime's loop)."""
-        live = self.__dict__.get("_live")
+        live = self._incoming
         if live is not None:
-            data = live.read_all_blocking()
-            self.__dict__["_live"], self.__dict__["_data"] = None, data
-            self.__dict__.pop("_stream", None)
-        return self.__dict__.get("_data")  # type: ignore[no-any-return]
+            self._data = live.read_all_blocking()
+            self._incoming = self._stream = None
+        return self._data
 
     @_body.setter
     def _body(self, value: bytes | None) -> None:
-        self.__dict__["_live"], self.__dict__["_data"] = None, value
-        self.__dict__.pop("_stream", None)
+        self._incoming, self._data, self._stream = None, value, None
 
     @property
     def _live(self) -> "LiveReadableStream | None":
-        return self.__dict__.get("_live")  # type: ignore[no-any-return]
+        return self._incoming
 
     @property
     def has_body(self) -> bool:
         """Whether there is a body (in memory or streaming), without reading it."""
-        return self.__dict__.get("_live") is not None or self.__dict__.get("_data") is not None
+        return self._incoming is not None or self._data is not None
 
     @property
     def streaming(self) -> bool:
         """Whether the body is a stream still being produced."""
-        return self.__dict__.get("_live") is not None
+        return self._incoming is not None
 
     @property
     def bodyUsed(self) -> bool:  # noqa: N802 - Fetch name
@@ -290,7 +295,7 @@ class _Body:
         In Worker code a streaming body is its live stream; outside the runtime's loop (the
         platform sending the response) it is read whole and given as bytes.
         """
-        live = self.__dict__.get("_live")
+        live = self._incoming
         if live is not None:
             rt = live.runtime
             if rt is not None and not rt.on_loop_thread():
@@ -299,9 +304,9 @@ class _Body:
                 return live  # type: ignore[no-any-return]
         if self._body is None:
             return None
-        stream = self.__dict__.get("_stream")
+        stream = self._stream
         if stream is None:
-            stream = self.__dict__["_stream"] = ReadableStream(self._body, on_read=self._mark_used)
+            stream = self._stream = ReadableStream(self._body, on_read=self._mark_used)
         return stream
 
     def _mark_used(self) -> None:
@@ -316,7 +321,7 @@ class _Body:
 
     async def _take(self) -> bytes:
         """The whole body, read once (waiting for a streaming body to end)."""
-        live = self.__dict__.get("_live")
+        live = self._incoming
         if live is None:
             return self._consume()
         if self._used:
@@ -399,10 +404,30 @@ class Request(_Body):
                 self.headers.set("content-type", ctype)
             self._init_body(data)
         else:
-            self.__dict__["_live"] = self.__dict__["_data"] = None
+            self._incoming = self._data = self._stream = None
             self._used = False
         self.cf = wrap(dict(cf)) if cf else JsObject()
         self.redirect = redirect
+
+    @classmethod
+    def copy_of(cls, base: "Request") -> "Request":
+        """``Request(base)``, without the checks ``base`` passed already: the copy a Durable
+        Object or a service receives of its caller's request (a body stream moves to it)."""
+        request = object.__new__(cls)
+        request.url = base.url
+        request.method = base.method
+        headers = request.headers = RequestHeaders()
+        headers._items = list(base.headers._items)
+        live = base._live
+        if live is not None:
+            request._init_body(live)
+            base._used = True
+        else:
+            request._init_body(base._body)
+        cf = base.cf
+        request.cf = wrap(dict(cf)) if cf else JsObject()
+        request.redirect = "follow"
+        return request
 
     def clone(self) -> "Request":
         if self._used:

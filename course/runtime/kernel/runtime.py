@@ -384,18 +384,23 @@ class Kernel:
                 return await self.dispatch(request, worker=worker, entrypoint=entrypoint, source=source)
             finally:
                 current_region.reset(region_token)
-        w = worker if isinstance(worker, Worker) else self.worker(worker)
+        w = self.main if worker is None and self.main is not None else \
+            worker if isinstance(worker, Worker) else self.worker(worker)
         rid = next(self._request_ids)
         started = _time.perf_counter()
-        path = request.url.split("://", 1)[-1]
-        path = "/" + path.split("/", 1)[1] if "/" in path else "/"
+        url = request.url
+        path = url.partition("://")[2] if "://" in url else url
+        slash = path.find("/")
+        path = path[slash:] if slash >= 0 else "/"
         trace = self.trace
-        trace.record_row("request", _REQUEST_KEYS, (rid, w.name, request.method, request.url, path, source))
+        t = self.clock.now()
+        # The runtime makes these values (str and int): no need for record_row's check.
+        trace.record_plain("request", _REQUEST_KEYS, (rid, w.name, request.method, url, path, source), t)
         ctx = ExecutionContext(self, w)
         token = current_worker.set(w)
         actor = current_actor.set(w.name)
         try:
-            trace.record_row("handler", _HANDLER_KEYS, (rid, w.name, "fetch"))
+            trace.record_plain("handler", _HANDLER_KEYS, (rid, w.name, "fetch"), t)
             handler = w.handler("fetch", entrypoint, ctx)
             if handler is None:
                 raise JsException(f"Worker {w.name!r} has no fetch handler", "TypeError")
@@ -426,8 +431,8 @@ class Kernel:
         finally:
             current_worker.reset(token)
             current_actor.reset(actor)
-        trace.record_row("response", _RESPONSE_KEYS,
-                         (rid, w.name, response.status, round((_time.perf_counter() - started) * 1000, 3)))
+        trace.record_plain("response", _RESPONSE_KEYS,
+                           (rid, w.name, response.status, round((_time.perf_counter() - started) * 1000, 3)))
         return response
 
     def _error_response(self, worker: Worker, rid: int, exc: BaseException) -> Response:

@@ -133,7 +133,7 @@ class Trace:
         values = tuple(data.values())
         if not _PLAIN_TYPES.issuperset(map(type, values)):
             values = tuple([v if type(v) in _PLAIN_TYPES else _stored(v) for v in values])
-        self.record_row(kind, shared or keys, values)
+        self.record_plain(kind, shared or keys, values)
 
     def record_row(self, kind: str, keys: tuple[str, ...], values: tuple[Any, ...], t: float | None = None) -> None:
         """``record(kind, **dict(zip(keys, values)))`` without building the dict: the hot paths
@@ -143,9 +143,15 @@ class Trace:
         it is (read back as a list): the caller passes only plain values in it (ids, counts)."""
         if not _ROW_TYPES.issuperset(map(type, values)):
             values = tuple([v if type(v) in _ROW_TYPES else _stored(v) for v in values])
+        self.record_plain(kind, keys, values, t)
+
+    def record_plain(self, kind: str, keys: tuple[str, ...], values: tuple[Any, ...], t: float | None = None) -> None:
+        """:meth:`record_row` for callers whose ``values`` are all plain (str, int, float, bool,
+        None, or tuples of those), which it does not check: the runtime's own events on the
+        request path, whose values it makes itself."""
         with self._lock:
             self._seq += 1
-            entry = (self._seq, self._now() if t is None else t, kind, keys, *values)
+            entry = (self._seq, self._now() if t is None else t, kind, keys) + values
             if not self._listeners:
                 self._events.append(entry)
                 self._raw += 1

@@ -223,8 +223,8 @@ class ObjectClass:
         if live.idle_handle is not None:
             live.cancel_idle_timer()
         caller = current_actor.get()
-        rt.trace.record_row("do_event", DO_EVENT_START_KEYS, live.trace_head + (eid, kind, method, "start", caller),
-                            start)
+        rt.trace.record_plain("do_event", DO_EVENT_START_KEYS,
+                              live.trace_head + (eid, kind, method, "start", caller), start)
 
         event.task = loop.create_task(self._run_event(live, event, call, caller),
                                       name=f"do:{self.class_name}:{live.label}:{kind}:{method}")
@@ -270,7 +270,7 @@ class ObjectClass:
         finally:
             live.events.pop(event.eid, None)
             end = rt.clock.now()
-            rt.trace.record_row("do_event", DO_EVENT_END_KEYS, live.trace_head + (
+            rt.trace.record_plain("do_event", DO_EVENT_END_KEYS, live.trace_head + (
                 event.eid, event.kind, event.method, "end", outcome, event.start, end, event.turns, caller), end)
             if live.current is event:
                 live.current = None

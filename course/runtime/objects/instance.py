@@ -56,8 +56,8 @@ BLOCK_CONCURRENCY_TIMEOUT_SECONDS = 30.0
 current_object: contextvars.ContextVar["LiveObject | None"] = contextvars.ContextVar("course_do_object", default=None)
 
 
-#: The fields every object event starts with (LiveObject.trace), then those of the hot events'
-#: own: one shared tuple per kind (Trace.record_row).
+#: The fields every object event starts with (LiveObject.trace, whose values are the instance's
+#: trace_head), then those of the hot events' own: one shared tuple per kind (Trace.record_plain).
 _HEAD = ("binding", "object", "id", "cls")
 DO_EVENT_START_KEYS = _HEAD + ("event", "event_kind", "method", "phase", "caller")
 DO_EVENT_END_KEYS = _HEAD + ("event", "event_kind", "method", "phase", "outcome", "start", "end", "turns",
@@ -234,11 +234,6 @@ class LiveObject:
         self.runtime.trace.record(kind, binding=self.host.binding_name, object=self.label,
                                   id=self.hex, cls=self.host.class_name, **data)
 
-    def trace_row(self, kind: str, keys: tuple[str, ...], values: tuple[Any, ...], t: float | None = None) -> None:
-        """``trace(kind, **dict(zip(keys[4:], values)))`` for the hot events: ``keys`` is one of
-        this module's constant tuples, starting with the four fields of every object event."""
-        self.runtime.trace.record_row(kind, keys, self.trace_head + values, t)  # inlined in host.py
-
     # -- turns -----------------------------------------------------------------------------------
     def begin_turn(self, event: ObjectEvent) -> None:
         self.current = event
@@ -283,7 +278,7 @@ class LiveObject:
             waited = round(self.turn_started - event.gate_wait_since, 6)
             event.gate_wait_since = None
         end = self.runtime.clock.now()
-        self.runtime.trace.record_row("do_turn", _DO_TURN_KEYS, self.trace_head + (
+        self.runtime.trace.record_plain("do_turn", _DO_TURN_KEYS, self.trace_head + (
             event.eid, event.kind, event.method, event.turns, self.turn_started, end, self.turn_ops,
             "held" if self.turn_ops else "open", committed, interleaved, waited, final), end)
         event.last_turn_seq = self.turn_seq
@@ -314,7 +309,7 @@ class LiveObject:
             self.held_results.append((event, result))
             return
         if event.writes:
-            self.trace_row("do_output_gate", _DO_OUTPUT_GATE_KEYS, (event.eid, event.writes))
+            self.runtime.trace.record_plain("do_output_gate", _DO_OUTPUT_GATE_KEYS, self.trace_head + (event.eid, event.writes))
         if not event.future.done():
             event.future.set_result(result)
 
@@ -329,7 +324,7 @@ class LiveObject:
         held, self.held_results = self.held_results, []
         for event, result in held:
             if event.writes:
-                self.trace_row("do_output_gate", _DO_OUTPUT_GATE_KEYS, (event.eid, event.writes))
+                self.runtime.trace.record_plain("do_output_gate", _DO_OUTPUT_GATE_KEYS, self.trace_head + (event.eid, event.writes))
             if not event.future.done():
                 event.future.set_result(result)
 

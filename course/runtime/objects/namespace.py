@@ -187,7 +187,7 @@ class DurableObjectStub:
     async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
         """Send an HTTP request to the object's ``fetch`` handler (Fetch API semantics)."""
         request = resource if isinstance(resource, Request) and not (init or kwargs) else Request(resource, init, **kwargs)
-        inbound = Request(request)  # the object gets its own copy, as over the wire
+        inbound = Request.copy_of(request)  # the object gets its own copy, as over the wire
         return await self._send("fetch", request.url, _FetchEvent(inbound))
 
     async def _rpc(self, method: str, args: tuple, kwargs: dict, *, property_read: bool = False) -> Any:
