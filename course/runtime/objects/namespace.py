@@ -166,7 +166,11 @@ class DurableObjectStub:
     """A client for one object: ``await stub.fetch(...)`` or ``await stub.any_method(...)``."""
 
     def __init__(self, namespace: DurableObjectNamespace, id: DurableObjectId, hint: str | None = None) -> None:
-        self.__dict__.update(_namespace=namespace, id=id, name=id.name, _hint=hint)
+        setattr_ = object.__setattr__  # (the class refuses attribute writes)
+        setattr_(self, "_namespace", namespace)
+        setattr_(self, "id", id)
+        setattr_(self, "name", id.name)
+        setattr_(self, "_hint", hint)
 
     async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
         """Deliver one event across the network model (placement, latency, partitions)."""
