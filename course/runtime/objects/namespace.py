@@ -12,7 +12,7 @@ import functools
 import hashlib
 import inspect
 import random
-from typing import Any, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from course.workers.context import current_region
 from course.workers.http import Request, Response
@@ -172,8 +172,10 @@ class DurableObjectStub:
         setattr_(self, "name", id.name)
         setattr_(self, "_hint", hint)
 
-    async def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Any:
-        """Deliver one event across the network model (placement, latency, partitions)."""
+    def _send(self, kind: str, method: str, call: Callable[[Any], Any]) -> Awaitable[Any]:
+        """Deliver one event across the network model (placement, latency, partitions): the
+        awaitable of its result (a plain function: one coroutine fewer between a caller and the
+        object on every call)."""
         host = self._namespace.host
         services = host.runtime.services
         if NETWORK.name not in services and FAULTS.name not in services and current_region.get() is None:
@@ -185,8 +187,8 @@ class DurableObjectStub:
             placement = host.placement
             region = placement[hex_id] if hex_id in placement else host.place(hex_id, self._hint, None)
             if region is None:
-                return await host.deliver(id, kind, method, call)
-        return await call_object(host, self.id, self._hint, functools.partial(host.deliver, self.id, kind, method, call))
+                return host.deliver(id, kind, method, call)
+        return call_object(host, self.id, self._hint, functools.partial(host.deliver, self.id, kind, method, call))
 
     async def fetch(self, resource: Any, init: Any = None, **kwargs: Any) -> Response:
         """Send an HTTP request to the object's ``fetch`` handler (Fetch API semantics)."""
