@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from course.workers.http import Request
+
 #: The regions, as Durable Objects ``locationHint`` values
 #: (https://developers.cloudflare.com/durable-objects/reference/data-location/#provide-a-location-hint).
 REGIONS: tuple[str, ...] = ("wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me")
@@ -49,6 +51,8 @@ def request_region(request: Any, explicit: str | None = None) -> str | None:
     its ``cf.colo``; None when none says."""
     if explicit is not None:
         return check_region(explicit)
+    if type(request) is Request and not request.cf and not request.headers._items:
+        return None  # nothing to say where it comes from (the in-process clients' usual request)
     headers = getattr(request, "headers", None)
     named = headers.get(REGION_HEADER) if headers is not None else None
     if named:

@@ -214,7 +214,7 @@ class ObjectClass:
         The result is handed over only after the event's writes committed (output gate).
         """
         rt = self.runtime
-        live = self.get_live(id)
+        live = self.live.get(id._hex) or self.get_live(id)
         eid = self.service.next_event_id()
         loop = rt.loop
         start = rt.clock.now()

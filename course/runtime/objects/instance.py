@@ -309,7 +309,8 @@ class LiveObject:
             self.held_results.append((event, result))
             return
         if event.writes:
-            self.runtime.trace.record_plain("do_output_gate", _DO_OUTPUT_GATE_KEYS, self.trace_head + (event.eid, event.writes))
+            self.runtime.trace.record_plain("do_output_gate", _DO_OUTPUT_GATE_KEYS,
+                                            self.trace_head + (event.eid, event.writes))
         if not event.future.done():
             event.future.set_result(result)
 
@@ -322,9 +323,12 @@ class LiveObject:
         """The object's transaction committed: every held result may leave."""
         self.unconfirmed_writes = 0
         held, self.held_results = self.held_results, []
+        if not held:
+            return
+        record, head, now = self.runtime.trace.record_plain, self.trace_head, self.runtime.clock.now()
         for event, result in held:
-            if event.writes:
-                self.runtime.trace.record_plain("do_output_gate", _DO_OUTPUT_GATE_KEYS, self.trace_head + (event.eid, event.writes))
+            if event.writes:  # the gate opens for all of them at this one instant
+                record("do_output_gate", _DO_OUTPUT_GATE_KEYS, head + (event.eid, event.writes), now)
             if not event.future.done():
                 event.future.set_result(result)
 
@@ -415,7 +419,8 @@ class LiveObject:
         """Note activity and (re)start the idle-eviction timer, on the runtime clock."""
         rt = self.runtime
         self.last_active = rt.clock.now()
-        self.cancel_idle_timer()
+        if self.idle_handle is not None:
+            self.cancel_idle_timer()
         if self.events or self.dead or self.pinned_sockets:
             return
         timeout = self.host.idle_timeout(self.hex)
