@@ -49,6 +49,8 @@ class QueueProducer:
         service = queues(self._runtime)
         stored: list[StoredMessage] = []
         new_message = service.new_message
+        clock = self._runtime.clock
+        sent = clock.wall(), clock.now()  # one instant for the whole batch
         for i, item in enumerate(items):
             if not (type(item) is dict or isinstance(item, Mapping)) or "body" not in item:
                 raise queue_error(f"sendBatch() message {i} must be a dict with a 'body' key, got {item!r}",
@@ -59,7 +61,7 @@ class QueueProducer:
                                   "TypeError")
             delay = parse_delay(item["delaySeconds"], f"message {i} delaySeconds") \
                 if item.get("delaySeconds") is not None else batch_delay
-            stored.append(new_message(item["body"], item.get("contentType"), delay))
+            stored.append(new_message(item["body"], item.get("contentType"), delay, sent))
         total = sum(m.size for m in stored)
         if total > MAX_SEND_BATCH_BYTES:
             raise queue_error(f"sendBatch() carries {total} bytes; at most {MAX_SEND_BATCH_BYTES} bytes "

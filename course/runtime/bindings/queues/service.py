@@ -364,12 +364,16 @@ class QueueService:
         else:
             self.runtime.loop.call_soon_threadsafe(q._pump)
 
-    def new_message(self, body: Any, content_type: str | None, delay: float) -> StoredMessage:
-        """A checked message ready ``delay`` seconds from now, with a fresh id (not yet queued)."""
+    def new_message(self, body: Any, content_type: str | None, delay: float,
+                    sent: tuple[float, float] | None = None) -> StoredMessage:
+        """A checked message ready ``delay`` seconds from now, with a fresh id (not yet queued).
+        ``sent`` is ``(clock.wall(), clock.now())`` when the caller read them for a whole batch."""
         content_type, payload, size = encode_message(body, content_type)
-        clock = self.runtime.clock
+        if sent is None:
+            clock = self.runtime.clock
+            sent = clock.wall(), clock.now()
         return StoredMessage("%032x" % self._id_rng.getrandbits(128), payload, content_type, size,
-                             clock.wall(), clock.now() + delay, next(self._seq))
+                             sent[0], sent[1] + delay, next(self._seq))
 
     def enqueue(self, queue: str, messages: list[StoredMessage], producer: str | None) -> None:
         """Add messages (on the loop thread) and start whatever batch became due."""
