@@ -158,6 +158,23 @@ def measure_do_on_loop(tree: Path, duration: float) -> dict[str, float]:
     return {"rate": rate, "cpu_us": cpu}
 
 
+def measure_do_fetch_on_loop(tree: Path, duration: float) -> dict[str, float]:
+    """``rt.fetch`` x16 in a coroutine run by ``rt.call``: a load test on the runtime's own loop,
+    where ``rt.fetch`` awaits the Worker directly (no thread hop)."""
+    from course.runtime import load
+
+    with tempfile.TemporaryDirectory() as state:
+        rt = load(tree / "tests" / "conformance" / "py_probe", persist_to=Path(state))
+        try:
+            if not hasattr(rt, "fetch"):
+                return {}
+            rt.call(_gen(lambda: rt.fetch(DO_ROUTE), 0.5))
+            rate, cpu = rt.call(_gen(lambda: rt.fetch(DO_ROUTE), duration))
+        finally:
+            rt.close()
+    return {"rate": rate, "cpu_us": cpu}
+
+
 def measure_day(tree: Path, duration: float) -> dict[str, float]:
     import textwrap
 
@@ -229,7 +246,7 @@ def measure_load_test(tree: Path, duration: float) -> dict[str, float]:
     return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
 
 
-def measure_load_test_fetch(tree: Path, duration: float) -> dict[str, float]:
+def measure_load_test_fetch(tree: Path, duration: float, *, on_loop: bool = False) -> dict[str, float]:
     """The same load test written with ``rt.fetch`` instead of an httpx client."""
     import asyncio
 
@@ -249,14 +266,20 @@ def measure_load_test_fetch(tree: Path, duration: float) -> dict[str, float]:
     with load(tree / "course" / "lab", virtual_time=True, seed=7) as rt:
         if not hasattr(rt, "fetch"):
             return {}
-        wall, cpu = asyncio.run(main(rt))
+        wall, cpu = asyncio.run(main(rt)) if not on_loop else rt.call(main(rt))
     return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
+
+
+def measure_load_test_on_loop(tree: Path, duration: float) -> dict[str, float]:
+    """The ``rt.fetch`` load test, its coroutine run by ``rt.call`` (on the runtime's loop)."""
+    return measure_load_test_fetch(tree, duration, on_loop=True)
 
 
 MEASURES: dict[str, Callable[[Path, float], dict[str, float]]] = {
     "httpx_floor": measure_httpx_floor, "hello": measure_hello, "do": measure_do, "do_fetch": measure_do_fetch,
-    "do_on_loop": measure_do_on_loop, "day": measure_day, "scenarios": measure_scenarios,
-    "load_test": measure_load_test, "load_test_fetch": measure_load_test_fetch,
+    "do_on_loop": measure_do_on_loop, "do_fetch_on_loop": measure_do_fetch_on_loop, "day": measure_day,
+    "scenarios": measure_scenarios, "load_test": measure_load_test, "load_test_fetch": measure_load_test_fetch,
+    "load_test_on_loop": measure_load_test_on_loop,
 }
 
 
@@ -366,10 +389,14 @@ def main(argv: list[str] | None = None) -> int:
         ("DO read-modify-write in-process, rt.async_client() x16, req/s", "do", "rate", "do"),
         ("DO read-modify-write in-process, rt.fetch() x16, req/s", "do_fetch", "rate", "do"),
         ("DO read-modify-write on the runtime's loop, rt.dispatch x16, req/s", "do_on_loop", "rate", "do"),
+        ("DO read-modify-write on the runtime's loop, rt.fetch() x16 in rt.call(), req/s", "do_fetch_on_loop",
+         "rate", "do"),
         ("simulated day (72,000 messages), s", "day", "seconds", ""),
         ("Day 1 coordinator scenarios, per s", "scenarios", "rate", ""),
         ("load test, 10,000 requests on 100 objects, rt.async_client(), req/s", "load_test", "rate", ""),
         ("load test, 10,000 requests on 100 objects, rt.fetch(), req/s", "load_test_fetch", "rate", ""),
+        ("load test, 10,000 requests on 100 objects, rt.fetch() in rt.call(), req/s", "load_test_on_loop",
+         "rate", ""),
     ]
     base = "before" in trees
     head = ("| measurement | " + ("before | " if base else "") + "now | " + ("now/before | " if base else "")
