@@ -108,6 +108,12 @@ def test_record_row_and_record_plain_store_what_record_stores() -> None:
     assert dumps[0][0][2] == {"id": 1, "ids": [2, 3], "who": "a", "gap": None}  # tuples read as lists
 
 
+def test_record_row_takes_a_list_of_values_too() -> None:
+    trace = Trace(Clock(virtual=True))
+    trace.record_row("e", ("a", "b"), [1, (2, 3)])  # type: ignore[arg-type]
+    assert trace.last("e").data == {"a": 1, "b": [2, 3]}
+
+
 def test_record_row_copies_values_that_are_not_plain() -> None:
     trace = Trace(Clock(virtual=True))
     value = {"k": [1, 2]}

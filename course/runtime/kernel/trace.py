@@ -141,7 +141,7 @@ class Trace:
         which every entry of that kind then shares. ``t`` is the clock's reading when the caller
         just took it (the same value ``record`` would read). A tuple among ``values`` is kept as
         it is (read back as a list): the caller passes only plain values in it (ids, counts)."""
-        if not _ROW_TYPES.issuperset(map(type, values)):
+        if type(values) is not tuple or not _ROW_TYPES.issuperset(map(type, values)):
             values = tuple([v if type(v) in _ROW_TYPES else _stored(v) for v in values])
         self.record_plain(kind, keys, values, t)
 
