@@ -380,6 +380,23 @@ class _Running:
     started: float
 
 
+def held_back_ctrl_c(fn: Callable[[], Any]) -> Any:
+    """``fn()`` with Ctrl-C held back until it returns, then raised as usual.
+
+    The report's set-up imports matplotlib while students are graded; a KeyboardInterrupt in the
+    middle of an import leaves the package half set up (``matplotlib`` without ``get_data_path``),
+    and the partial report that Ctrl-C asks for then fails to draw its figures. SIGINT is
+    blocked in the main thread meanwhile (``pthread_sigmask``) and delivered when it returns.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return fn()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return fn()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _kill(running: _Running) -> None:
     try:
         os.killpg(running.process.pid, signal.SIGKILL)
@@ -427,7 +444,7 @@ def _run(work: list[GradeJob], jobs: int, feedback_dir: str, progress: TextIO | 
                 send.close()
                 running[receive] = _Running(job, process, receive, time.monotonic())
             if not pending and when_idle and len(running) < cores:
-                when_idle.pop(0)()
+                held_back_ctrl_c(when_idle.pop(0))
                 continue
             now = time.monotonic()
             wait = max(0.05, min(r.started + deadline - now for r in running.values()))

@@ -415,3 +415,25 @@ def test_ctrl_c_stops_every_kernel_and_reports_partial(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
     time.sleep(0.5)
     assert _tagged_processes(sleeper) == [], "a kernel survived Ctrl-C"
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="needs pthread_sigmask")
+def test_ctrl_c_during_the_report_set_up_waits_for_it_to_finish() -> None:
+    """A Ctrl-C while the grader imports matplotlib (its idle-time set-up) is raised after the
+    import, not inside it: an import cut by KeyboardInterrupt leaves the package half set up
+    and the partial report could not draw its figures."""
+    from course.grading.grade import held_back_ctrl_c
+
+    steps: list[str] = []
+
+    def set_up() -> str:
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C arrives in the middle
+        for _ in range(1000):  # bytecode runs on, where a KeyboardInterrupt would land
+            steps.append("working")
+        steps.append("done")
+        return "ok"
+
+    with pytest.raises(KeyboardInterrupt):
+        held_back_ctrl_c(set_up)
+    assert steps[-1] == "done" and len(steps) == 1001
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == set()  # SIGINT is not left blocked
