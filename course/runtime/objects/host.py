@@ -155,10 +155,9 @@ class ObjectClass:
         return storage
 
     def _storage_op(self, hex_id: str, name: str, write: bool) -> None:
-        live = self.live.get(hex_id)
-        if live is not None:
-            live.on_storage_op(name, write)
-        elif write:
+        """A storage operation before any instance of the object was made (an instance takes
+        the storage's ``on_op`` over): a write commits when the running step yields."""
+        if write:
             self.runtime.loop.call_soon(self.storages[hex_id].flush)
 
     def _rearm_persisted_alarms(self) -> None:

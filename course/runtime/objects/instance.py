@@ -259,10 +259,9 @@ class LiveObject:
         event.turns += 1
         event.writes += committed
         self.turn_seq += 1
-        # The other events that ran a turn since this one's last turn: walk back from the newest
-        # (sequence numbers increase), not over the whole window.
-        # recent_turns holds the events of the last turns, one per turn in order, so the turns
-        # after this event's last one are its newest (turn_seq - 1 - since) entries.
+        # The other events that ran a turn since this one's last turn (or its delivery):
+        # recent_turns holds the event of each of the last turns, in order, so those turns are
+        # its newest (turn_seq - 1 - last_turn_seq) entries.
         me = event.eid
         recent = self.recent_turns
         newer = min(self.turn_seq - 1 - event.last_turn_seq, len(recent))

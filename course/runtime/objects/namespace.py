@@ -113,8 +113,7 @@ class DurableObjectNamespace:
                               f"newUniqueId), got {type(id).__name__}", "TypeError")
         if id.namespace_key != self._key:
             raise JsException("Durable Object ID is not valid for this namespace.", "TypeError")
-        if self._jurisdiction is not None:
-            self._check_id_jurisdiction(id.jurisdiction)
+        self._check_id_jurisdiction(id.jurisdiction)
         hint = locationHint
         if hint is None and isinstance(options, dict):
             hint = options.get("locationHint")

@@ -66,15 +66,14 @@ META_TABLE = "_cf_METADATA"
 _DELETED = object()
 _SELECT_ONE = f"SELECT value FROM {KV_TABLE} WHERE key = ?"
 _PUT_ONE = f"INSERT OR REPLACE INTO {KV_TABLE} (key, value) VALUES (?, ?)"
-T = TypeVar("T")
-
-
+#: Value types that are their own structured clone and their own plain value.
 _SCALARS = frozenset({int, float, str, bool, type(None)})
+T = TypeVar("T")
 
 
 def encode_value(value: Any) -> bytes:
     """Serialize a storage value (structured-clone rules) to bytes."""
-    if type(value) in _SCALARS:  # its own clone and its own plain value
+    if type(value) in _SCALARS:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     plain = to_py(structured_clone(value))
     return pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL)
