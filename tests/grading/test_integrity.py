@@ -399,9 +399,11 @@ def test_ctrl_c_stops_every_kernel_and_reports_partial(tmp_path: Path) -> None:
     lms.mkdir()
     answers = _solution_answers()
     (lms / f"{sleeper}_day1.ipynb").write_text(_notebook({**answers, "q1_envelope": "import time\ntime.sleep(600)\n"}))
+    # As from a terminal: Ctrl-C not ignored (a shell's background job, which may run this
+    # suite, starts with SIGINT ignored, and Python then leaves it ignored).
     proc = subprocess.Popen([sys.executable, "-m", "course.cli", "grade", str(lms), "--assignment", "day1",
                              "--out", str(tmp_path / "out"), "--timeout", "300"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_ctrl_c_as_usual)
     deadline = time.monotonic() + 120
     while not _tagged_processes(sleeper) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -415,6 +417,12 @@ def test_ctrl_c_stops_every_kernel_and_reports_partial(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
     time.sleep(0.5)
     assert _tagged_processes(sleeper) == [], "a kernel survived Ctrl-C"
+
+
+def _ctrl_c_as_usual() -> None:
+    """SIGINT as a terminal's process has it: the default action, not blocked."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="needs pthread_sigmask")
@@ -433,7 +441,13 @@ def test_ctrl_c_during_the_report_set_up_waits_for_it_to_finish() -> None:
         steps.append("done")
         return "ok"
 
-    with pytest.raises(KeyboardInterrupt):
-        held_back_ctrl_c(set_up)
+    # Ctrl-C raises KeyboardInterrupt here as in a terminal (this process may have started with
+    # SIGINT ignored, as a shell's background job does).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            held_back_ctrl_c(set_up)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert steps[-1] == "done" and len(steps) == 1001
     assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == set()  # SIGINT is not left blocked
