@@ -30,9 +30,9 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 
 import nbformat
 
@@ -80,6 +80,7 @@ class ClassReport:
     summary: Path | None = None
     partial: bool = False
     missing: list[str] = field(default_factory=list)  # students not graded (an interrupted run)
+    boundary: bool = False  # the code graded ran inside the OS boundary
 
 
 class SandboxUnavailable(RuntimeError):
@@ -241,7 +242,7 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
         missing = sorted({s.student_id for s in subs} - {r.student_id for r in results})
         graded = {r.student_id for r in results}
         merged = sorted([r for r in previous if r.student_id not in graded] + results, key=lambda r: r.student_id)
-        report = _write_report(merged, staging, record)
+        report = write_report(merged, staging, record, boundary=fenced)
         if interrupted:
             note = (f"PARTIAL REPORT: `course grade` was interrupted after grading {len(results)} of {len(subs)} "
                     f"students.\nNot graded: {', '.join(missing) or '(none)'}\n{out_dir} was left as it was; "
@@ -251,7 +252,7 @@ def grade_class(submissions_dir: Path, assignment: str, out_dir: Path, *, jobs: 
         else:
             target = out_dir
         swap_in(staging, target)
-        report = _relocate(report, staging, target)
+        report = relocate(report, staging, target)
         report.partial, report.missing = interrupted, missing
     finally:
         if staging.exists():
@@ -316,17 +317,21 @@ def _same_run(out_dir: Path, kind: str, assignment: str) -> bool:
     return True
 
 
-def _write_report(results: list[StudentResult], folder: Path, record: RunRecord) -> ClassReport:
-    files = class_report.write(results, folder, record)
+def write_report(results: list[StudentResult], folder: Path, record: RunRecord, *, boundary: bool,
+                 render_for: Iterable[str] = ()) -> ClassReport:
+    """Write the class's report files into ``folder`` (notebooks and projects alike)."""
+    files = class_report.write(results, folder, record, render_for=render_for)
     return ClassReport(results, files.grades_csv, files.questions_csv, files.results_json, files.feedback, files.plots,
-                       notes=[*record.notes, *files.notes], summary=files.summary)
+                       notes=[*record.notes, *files.notes], summary=files.summary, boundary=boundary)
 
 
-def _relocate(report: ClassReport, old: Path, new: Path) -> ClassReport:
+def relocate(report: ClassReport, old: Path, new: Path) -> ClassReport:
+    """``report`` with its files' paths moved from folder ``old`` to ``new`` (after the swap)."""
     move = lambda p: new / p.relative_to(old)  # noqa: E731
-    return ClassReport(report.results, move(report.grades_csv), move(report.questions_csv), move(report.results_json),
-                       [move(p) for p in report.feedback], [move(p) for p in report.plots], out_dir=new,
-                       notes=report.notes, summary=move(report.summary) if report.summary else None)
+    return replace(report, grades_csv=move(report.grades_csv), questions_csv=move(report.questions_csv),
+                   results_json=move(report.results_json), feedback=[move(p) for p in report.feedback],
+                   plots=[move(p) for p in report.plots], out_dir=new,
+                   summary=move(report.summary) if report.summary else None)
 
 
 #: Kept for callers of the old names: the report folder's atomic swap lives in course.grading.report_dir.

@@ -33,7 +33,8 @@ from typing import Callable, TextIO
 from course.grading import class_report
 from course.grading.autograde import QuestionResult, StudentResult
 from course.grading.boundary import boundary_status
-from course.grading.grade import NO_BOUNDARY_WARNING, SandboxUnavailable, default_jobs, same_policies, select_students
+from course.grading.grade import (NO_BOUNDARY_WARNING, ClassReport, SandboxUnavailable, default_jobs, relocate,
+                                  same_policies, select_students, write_report)
 from course.grading.lateness import LatePolicy
 from course.grading.progress import ProgressLine
 from course.grading.project_run import ITEM_TIMEOUT, rubric_for, run_rubric
@@ -69,18 +70,8 @@ class ProjectSubmission:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
-class ProjectClassReport:
-    results: list[StudentResult]
-    out_dir: Path
-    grades_csv: Path
-    questions_csv: Path
-    results_json: Path
-    summary: Path
-    feedback: list[Path]
-    plots: list[Path]
-    notes: list[str] = field(default_factory=list)
-    boundary: bool = False
+#: A project class's report is a notebook class's report (same files, same fields).
+ProjectClassReport = ClassReport
 
 
 def _order(path: Path, attempt: str) -> str:
@@ -275,15 +266,12 @@ def grade_project_class(submissions: Path, project: str, out_dir: Path, *, jobs:
         _late(results, subs, late)
         graded = {r.student_id for r in results}
         merged = sorted([r for r in previous if r.student_id not in graded] + results, key=lambda r: r.student_id)
-        files = class_report.write(merged, staging, record, render_for=graded)
+        report = write_report(merged, staging, record, boundary=fenced, render_for=graded)
         swap_in(staging, out_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    move = lambda p: out_dir / p.relative_to(staging)  # noqa: E731
-    return ProjectClassReport(merged, out_dir, move(files.grades_csv), move(files.questions_csv),
-                              move(files.results_json), move(files.summary), [move(p) for p in files.feedback],
-                              [move(p) for p in files.plots], [*record.notes, *files.notes], fenced)
+    return relocate(report, staging, out_dir)
 
 
 __all__ = ["MAX_UNZIPPED_BYTES", "ProjectClassReport", "ProjectSubmission", "UnsafeZip", "find_projects",
