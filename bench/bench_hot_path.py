@@ -29,6 +29,7 @@ Figures are requests (or scenarios) per second of wall time, and CPU microsecond
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -39,7 +40,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -103,76 +104,61 @@ def measure_hello(tree: Path, duration: float) -> dict[str, float]:
         return {"rate": n / (time.perf_counter() - t0), "cpu_us": (time.process_time() - c0) / n * 1e6}
 
 
-def measure_do(tree: Path, duration: float) -> dict[str, float]:
-    import asyncio
-
+@contextlib.contextmanager
+def _probe(tree: Path) -> Iterator[Any]:
+    """The conformance probe of ``tree`` loaded with its state in a temporary folder (SQLite files)."""
     from course.runtime import load
 
     with tempfile.TemporaryDirectory() as state:
         rt = load(tree / "tests" / "conformance" / "py_probe", persist_to=Path(state))
         try:
-            async def main() -> tuple[float, float]:
-                async with rt.async_client() as c:
-                    await _gen(lambda: c.get(DO_ROUTE), 0.5)
-                    return await _gen(lambda: c.get(DO_ROUTE), duration)
-
-            rate, cpu = asyncio.run(main())
+            yield rt
         finally:
             rt.close()
+
+
+async def _after_warm_up(call: Callable[[], Any], duration: float) -> dict[str, float]:
+    """:func:`_gen` for ``duration`` seconds after half a second of the same."""
+    await _gen(call, 0.5)
+    rate, cpu = await _gen(call, duration)
     return {"rate": rate, "cpu_us": cpu}
+
+
+def measure_do(tree: Path, duration: float) -> dict[str, float]:
+    import asyncio
+
+    async def main(rt: Any) -> dict[str, float]:
+        async with rt.async_client() as c:
+            return await _after_warm_up(lambda: c.get(DO_ROUTE), duration)
+
+    with _probe(tree) as rt:
+        return asyncio.run(main(rt))
 
 
 def measure_do_fetch(tree: Path, duration: float) -> dict[str, float]:
     import asyncio
 
-    from course.runtime import load
-
-    with tempfile.TemporaryDirectory() as state:
-        rt = load(tree / "tests" / "conformance" / "py_probe", persist_to=Path(state))
-        try:
-            if not hasattr(rt, "fetch"):
-                return {}  # a tree from before rt.fetch: the row shows "-"
-
-            async def main() -> tuple[float, float]:
-                await _gen(lambda: rt.fetch(DO_ROUTE), 0.5)
-                return await _gen(lambda: rt.fetch(DO_ROUTE), duration)
-
-            rate, cpu = asyncio.run(main())
-        finally:
-            rt.close()
-    return {"rate": rate, "cpu_us": cpu}
+    with _probe(tree) as rt:
+        if not hasattr(rt, "fetch"):
+            return {}  # a tree from before rt.fetch: the row shows "-"
+        return asyncio.run(_after_warm_up(lambda: rt.fetch(DO_ROUTE), duration))
 
 
 def measure_do_on_loop(tree: Path, duration: float) -> dict[str, float]:
-    from course.runtime import load
     from course.workers.http import Request
 
     url = "http://localhost:8787" + DO_ROUTE
-    with tempfile.TemporaryDirectory() as state:
-        rt = load(tree / "tests" / "conformance" / "py_probe", persist_to=Path(state))
-        try:
-            rt.call(_gen(lambda: rt.dispatch(Request(url)), 0.5))
-            rate, cpu = rt.call(_gen(lambda: rt.dispatch(Request(url)), duration))
-        finally:
-            rt.close()
-    return {"rate": rate, "cpu_us": cpu}
+    with _probe(tree) as rt:
+        return rt.call(_after_warm_up(lambda: rt.dispatch(Request(url)), duration))
 
 
 def measure_do_fetch_on_loop(tree: Path, duration: float) -> dict[str, float]:
     """``rt.fetch`` x16 in a coroutine run by ``rt.call``: a load test on the runtime's own loop,
     where ``rt.fetch`` awaits the Worker directly (no thread hop)."""
-    from course.runtime import load
-
-    with tempfile.TemporaryDirectory() as state:
-        rt = load(tree / "tests" / "conformance" / "py_probe", persist_to=Path(state))
-        try:
-            if not hasattr(rt, "fetch"):
-                return {}
-            rt.call(_gen(lambda: rt.fetch(DO_ROUTE), 0.5))
-            rate, cpu = rt.call(_gen(lambda: rt.fetch(DO_ROUTE), duration))
-        finally:
-            rt.close()
-    return {"rate": rate, "cpu_us": cpu}
+    with _probe(tree) as rt:
+        if not hasattr(rt, "fetch"):
+            return {}
+        return rt.call(_after_warm_up(lambda: rt.fetch(DO_ROUTE), duration))
 
 
 def measure_day(tree: Path, duration: float) -> dict[str, float]:
@@ -222,28 +208,33 @@ def measure_scenarios(tree: Path, duration: float) -> dict[str, float]:
     return {"rate": n / (time.perf_counter() - t0), "cpu_us": (time.process_time() - c0) / n * 1e6}
 
 
+async def _load_test(send: Callable[[str], Any], status: Callable[[Any], int]) -> dict[str, float]:
+    """``asyncio.gather`` of LOAD_TEST_REQUESTS ``send(path)`` over LOAD_TEST_OBJECTS agents (each
+    constructed first), as a learner writes it on Day 7."""
+    import asyncio
+
+    paths = [f"/workers/w{i % LOAD_TEST_OBJECTS}" for i in range(LOAD_TEST_REQUESTS)]
+    await asyncio.gather(*(send(p) for p in paths[:LOAD_TEST_OBJECTS]))  # construct them
+    t0, c0 = time.perf_counter(), time.process_time()
+    responses = await asyncio.gather(*(send(p) for p in paths))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    bad = [status(r) for r in responses if status(r) != 200]
+    if bad:
+        raise RuntimeError(f"{len(bad)} requests failed, e.g. {bad[:3]}")
+    return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
+
+
 def measure_load_test(tree: Path, duration: float) -> dict[str, float]:
     import asyncio
 
     from course.runtime import load
 
-    lab = tree / "course" / "lab"
-
-    async def main(rt: Any) -> tuple[float, float]:
+    async def main(rt: Any) -> dict[str, float]:
         async with rt.async_client() as client:
-            paths = [f"/workers/w{i % LOAD_TEST_OBJECTS}" for i in range(LOAD_TEST_REQUESTS)]
-            await asyncio.gather(*(client.get(p) for p in paths[:LOAD_TEST_OBJECTS]))  # construct them
-            t0, c0 = time.perf_counter(), time.process_time()
-            responses = await asyncio.gather(*(client.get(p) for p in paths))
-            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        bad = [r.status_code for r in responses if r.status_code != 200]
-        if bad:
-            raise RuntimeError(f"{len(bad)} requests failed, e.g. {bad[:3]}")
-        return wall, cpu
+            return await _load_test(client.get, lambda r: r.status_code)
 
-    with load(lab, virtual_time=True, seed=7) as rt:
-        wall, cpu = asyncio.run(main(rt))
-    return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
+    with load(tree / "course" / "lab", virtual_time=True, seed=7) as rt:
+        return asyncio.run(main(rt))
 
 
 def measure_load_test_fetch(tree: Path, duration: float, *, on_loop: bool = False) -> dict[str, float]:
@@ -252,22 +243,11 @@ def measure_load_test_fetch(tree: Path, duration: float, *, on_loop: bool = Fals
 
     from course.runtime import load
 
-    async def main(rt: Any) -> tuple[float, float]:
-        paths = [f"/workers/w{i % LOAD_TEST_OBJECTS}" for i in range(LOAD_TEST_REQUESTS)]
-        await asyncio.gather(*(rt.fetch(p) for p in paths[:LOAD_TEST_OBJECTS]))  # construct them
-        t0, c0 = time.perf_counter(), time.process_time()
-        responses = await asyncio.gather(*(rt.fetch(p) for p in paths))
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        bad = [r.status for r in responses if r.status != 200]
-        if bad:
-            raise RuntimeError(f"{len(bad)} requests failed, e.g. {bad[:3]}")
-        return wall, cpu
-
     with load(tree / "course" / "lab", virtual_time=True, seed=7) as rt:
         if not hasattr(rt, "fetch"):
             return {}
-        wall, cpu = asyncio.run(main(rt)) if not on_loop else rt.call(main(rt))
-    return {"rate": LOAD_TEST_REQUESTS / wall, "seconds": wall, "cpu_us": cpu / LOAD_TEST_REQUESTS * 1e6}
+        test = _load_test(rt.fetch, lambda r: r.status)
+        return rt.call(test) if on_loop else asyncio.run(test)
 
 
 def measure_load_test_on_loop(tree: Path, duration: float) -> dict[str, float]:
