@@ -390,16 +390,22 @@ def held_back_ctrl_c(fn: Callable[[], Any]) -> Any:
 
     The report's set-up imports matplotlib while students are graded; a KeyboardInterrupt in the
     middle of an import leaves the package half set up (``matplotlib`` without ``get_data_path``),
-    and the partial report that Ctrl-C asks for then fails to draw its figures. SIGINT is
-    blocked in the main thread meanwhile (``pthread_sigmask``) and delivered when it returns.
+    and the partial report that Ctrl-C asks for then fails to draw its figures. Meanwhile a
+    handler only notes the SIGINT (Python runs handlers in the main thread whichever thread the
+    signal reached, so blocking it there would not do); the previous handler gets it afterwards.
     """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+    if threading.current_thread() is not threading.main_thread():
         return fn()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         return fn()
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
+        if caught and callable(previous):
+            previous(signal.SIGINT, None)  # Python's default handler raises KeyboardInterrupt
+        elif caught and previous == signal.SIG_DFL:
+            raise KeyboardInterrupt
 
 
 def _kill(running: _Running) -> None:
